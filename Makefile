@@ -1,0 +1,39 @@
+# wafer: `make run` to build and start, `make test` to run the tests. Idempotent; no network when
+# everything is already present.
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= release
+BIN := .build/$(CONFIG)/wafer
+DEBIAN_PACKAGES := libncurses-dev pkg-config tmux
+
+.PHONY: run build test deps model model-gemma models bench-compare clean
+
+run: deps build model
+	@$(BIN) $(ARGS)
+
+build:
+	$(SWIFT) build -c $(CONFIG) --product wafer
+
+test: deps model model-gemma
+	$(SWIFT) test -c $(CONFIG) 2>&1 | tee .build/test.log | grep -E --line-buffered "error:|failed|Executed|passed after|Test Suite 'All tests'|✘|Test run with" ; \
+	  status=$${PIPESTATUS[0]}; tail -n 3 .build/test.log; exit $$status
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "missing Debian packages:$$missing; run: sudo apt-get install -y$$missing" >&2; exit 1; fi
+
+model:
+	@scripts/fetch-model.sh smollm2
+
+model-gemma:
+	@scripts/fetch-model.sh gemma3
+
+models: model model-gemma
+	@scripts/fetch-model.sh qwen-coder
+
+clean:
+	rm -rf .build

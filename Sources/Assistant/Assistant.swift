@@ -1,0 +1,1 @@
+// Assistant layer: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// Quantized dot products and matrix kernels; see the files of this module.

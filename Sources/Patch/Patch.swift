@@ -1,0 +1,1 @@
+// Patch layer: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// TUI layer: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// Terminal layer: see docs/ARCHITECTURE.md.

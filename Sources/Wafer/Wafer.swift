@@ -1,0 +1,1 @@
+// Wafer layer: see docs/ARCHITECTURE.md.
