@@ -1,1 +1,0 @@
-// Assistant layer: see docs/ARCHITECTURE.md.
