@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "GGUF"]),
         .testTarget(name: "PatchTests", dependencies: ["Patch"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant"]),
-        .testTarget(name: "CLITests", dependencies: ["GGUF"]),
+        .testTarget(name: "CLITests", dependencies: ["GGUF", "WaferCLI"]),
     ],
     swiftLanguageModes: [.v5]
 )

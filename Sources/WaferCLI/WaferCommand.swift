@@ -34,7 +34,8 @@ struct WaferCommand: AsyncParsableCommand {
             if code.rawValue == 0 {
                 self.exit(withError: error)  // --help, --version
             }
-            let message = fullMessage(for: error)
+            var message = fullMessage(for: error)
+            if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
             if error is ValidationError || code == .validationFailure {
                 printError(message.split(separator: "\n").first.map(String.init) ?? message)
                 printError("run 'wafer help' for usage")
