@@ -13,7 +13,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "GGUF"),
-        .target(name: "Kernels", dependencies: ["GGUF"]),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Kernels", dependencies: ["GGUF", "CKernels"]),
         .target(name: "Engine", dependencies: ["GGUF", "Kernels"]),
         .target(name: "Wafer", dependencies: ["Engine", "Kernels", "GGUF"]),
         .target(name: "Patch"),
