@@ -49,4 +49,56 @@ static inline int wafer_get_wch(wint_t *out) { return get_wch(out); }
 static inline int wafer_use_default_colors(void) { return use_default_colors(); }
 static inline int wafer_set_escdelay(int ms) { return set_escdelay(ms); }
 
+static inline int wafer_key_enter(void) { return KEY_ENTER; }
+static inline int wafer_key_backspace(void) { return KEY_BACKSPACE; }
+static inline int wafer_key_dc(void) { return KEY_DC; }
+static inline int wafer_key_ic(void) { return KEY_IC; }
+static inline int wafer_key_up(void) { return KEY_UP; }
+static inline int wafer_key_down(void) { return KEY_DOWN; }
+static inline int wafer_key_left(void) { return KEY_LEFT; }
+static inline int wafer_key_right(void) { return KEY_RIGHT; }
+static inline int wafer_key_home(void) { return KEY_HOME; }
+static inline int wafer_key_end(void) { return KEY_END; }
+static inline int wafer_key_ppage(void) { return KEY_PPAGE; }
+static inline int wafer_key_npage(void) { return KEY_NPAGE; }
+static inline int wafer_key_btab(void) { return KEY_BTAB; }
+static inline int wafer_key_max(void) { return KEY_MAX; }
+
+static inline short wafer_color_default(void) { return -1; }
+static inline short wafer_color_black(void) { return COLOR_BLACK; }
+static inline short wafer_color_red(void) { return COLOR_RED; }
+static inline short wafer_color_green(void) { return COLOR_GREEN; }
+static inline short wafer_color_yellow(void) { return COLOR_YELLOW; }
+static inline short wafer_color_blue(void) { return COLOR_BLUE; }
+static inline short wafer_color_magenta(void) { return COLOR_MAGENTA; }
+static inline short wafer_color_cyan(void) { return COLOR_CYAN; }
+static inline short wafer_color_white(void) { return COLOR_WHITE; }
+
+/// Mouse reporting for the wheel only (buttons 4 and 5). Returns the mask ncurses accepted (0: none).
+static inline int wafer_enable_wheel(void) {
+    mmask_t old = 0;
+    mmask_t got = mousemask(BUTTON4_PRESSED | BUTTON5_PRESSED, &old);
+    mouseinterval(0);
+    return got != 0;
+}
+static inline void wafer_disable_mouse(void) { mousemask(0, NULL); }
+
+/// After KEY_MOUSE: -1 wheel up, +1 wheel down, 0 anything else.
+static inline int wafer_read_wheel(void) {
+    MEVENT ev;
+    if (getmouse(&ev) != OK) return 0;
+    if (ev.bstate & BUTTON4_PRESSED) return -1;
+    if (ev.bstate & BUTTON5_PRESSED) return 1;
+    return 0;
+}
+
+/// Bracketed paste markers as key codes: KEY_MAX+1 starts a paste, KEY_MAX+2 ends it.
+static inline void wafer_define_paste_keys(void) {
+    define_key("\033[200~", KEY_MAX + 1);
+    define_key("\033[201~", KEY_MAX + 2);
+}
+
+/// Column width of a wide character under the current locale (-1 for non-printable).
+static inline int wafer_wcwidth(wchar_t c) { return wcwidth(c); }
+
 #endif

@@ -1,1 +1,0 @@
-// Patch layer: see docs/ARCHITECTURE.md.

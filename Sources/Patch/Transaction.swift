@@ -1,0 +1,227 @@
+// All-or-nothing writes. Every new file content is first written to a temporary file in the same
+// directory and flushed to disk; only then are the temporaries renamed over their targets (and
+// deletions done). If anything fails before the renames, the temporaries are removed and nothing has
+// changed; if a rename fails, the files already replaced are restored from the contents kept in
+// memory. Permissions are carried over.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One file's change: content and permission bits before and after (nil content: the file is absent).
+public struct FileChange: Sendable, Hashable {
+    /// Path relative to the workspace root.
+    public var path: String
+    public var before: [UInt8]?
+    public var after: [UInt8]?
+    /// Permission bits (`0o644`); nil when the file is absent on that side.
+    public var beforeMode: UInt32?
+    public var afterMode: UInt32?
+    /// How each hunk was placed (empty for renames, deletions and whole-file replacements).
+    public var placements: [HunkPlacement]
+
+    public init(path: String, before: [UInt8]?, after: [UInt8]?, beforeMode: UInt32?, afterMode: UInt32?,
+                placements: [HunkPlacement] = []) {
+        self.path = path
+        self.before = before
+        self.after = after
+        self.beforeMode = beforeMode
+        self.afterMode = afterMode
+        self.placements = placements
+    }
+
+    public var isCreation: Bool { before == nil && after != nil }
+    public var isDeletion: Bool { before != nil && after == nil }
+}
+
+/// Test seam: called with each target path just before its rename; throwing simulates a failure there.
+public typealias FaultInjector = @Sendable (String) throws -> Void
+
+struct Transaction {
+    let guardian: PathGuard
+    var faultInjector: FaultInjector?
+    /// Above this many files one `syncfs` replaces per-file `fsync` (same guarantee, far fewer flushes).
+    static let perFileSyncLimit = 16
+
+    struct Staged {
+        var change: FileChange
+        var target: String
+        var temp: String?
+    }
+
+    /// Writes the changes, all or nothing.
+    /// - Throws: `PatchError.io` naming the file and the system's reason; nothing is left changed.
+    func commit(_ changes: [FileChange]) throws {
+        var staged: [Staged] = []
+        var createdDirs: [String] = []
+        func cleanup() {
+            for s in staged { if let t = s.temp { unlink(t) } }
+            for d in createdDirs.reversed() { rmdir(d) }
+        }
+        let syncEach = changes.count <= Self.perFileSyncLimit
+        // Phase 1: stage every new content beside its target.
+        do {
+            for change in changes {
+                let target = try guardian.resolve(change.path)
+                var s = Staged(change: change, target: target, temp: nil)
+                if let after = change.after {
+                    let dir = parent(target)
+                    try makeDirectories(dir, created: &createdDirs)
+                    s.temp = try writeTemporary(in: dir, name: basename(target), bytes: after,
+                                                mode: change.afterMode ?? 0o644, sync: syncEach, for: change.path)
+                }
+                staged.append(s)
+            }
+            if !syncEach, let first = staged.first {
+                let fd = open(parent(first.target), O_RDONLY | O_DIRECTORY)
+                if fd >= 0 { _ = syncFileSystem(fd); close(fd) }
+            }
+        } catch {
+            cleanup()
+            throw error
+        }
+        // Phase 2: rename into place, deletions last within the order given.
+        var done: [Staged] = []
+        do {
+            for s in staged {
+                try faultInjector?(s.change.path)
+                if let temp = s.temp {
+                    guard rename(temp, s.target) == 0 else {
+                        throw PatchError(.io, "could not replace \(s.change.path): \(errnoText())")
+                    }
+                } else if s.change.before != nil {
+                    guard unlink(s.target) == 0 || errno == ENOENT else {
+                        throw PatchError(.io, "could not delete \(s.change.path): \(errnoText())")
+                    }
+                }
+                done.append(s)
+            }
+        } catch {
+            for s in done.reversed() { restore(s) }
+            let remaining = staged.filter { st in !done.contains(where: { $0.target == st.target && $0.temp == st.temp }) }
+            for s in remaining { if let t = s.temp { unlink(t) } }
+            for d in createdDirs.reversed() { rmdir(d) }
+            throw error
+        }
+        // Phase 3: make the renames durable; drop directories emptied by deletions.
+        var dirs = Set<String>()
+        for s in staged { dirs.insert(parent(s.target)) }
+        if syncEach {
+            for d in dirs { let fd = open(d, O_RDONLY | O_DIRECTORY); if fd >= 0 { fsync(fd); close(fd) } }
+        }
+        for s in staged where s.change.after == nil {
+            var d = parent(s.target)
+            while d.count > guardian.root.count, d.hasPrefix(guardian.root + "/"), rmdir(d) == 0 { d = parent(d) }
+        }
+    }
+
+    /// Puts back a file already replaced or deleted, from the content kept in memory.
+    private func restore(_ s: Staged) {
+        if let before = s.change.before {
+            let dir = parent(s.target)
+            var created: [String] = []
+            try? makeDirectories(dir, created: &created)
+            if let temp = try? writeTemporary(in: dir, name: basename(s.target), bytes: before,
+                                              mode: s.change.beforeMode ?? 0o644, sync: true, for: s.change.path) {
+                rename(temp, s.target)
+            }
+        } else {
+            unlink(s.target)
+        }
+    }
+
+    private func makeDirectories(_ dir: String, created: inout [String]) throws {
+        if isDirectory(dir) { return }
+        let up = parent(dir)
+        if up != dir { try makeDirectories(up, created: &created) }
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw PatchError(.io, "could not create directory \(guardian.relative(dir)): \(errnoText())")
+        }
+        if !isDirectory(dir) {
+            throw PatchError(.io, "could not create directory \(guardian.relative(dir)): a file is in the way")
+        }
+        created.append(dir)
+    }
+}
+
+private let tempCounter = Counter()
+
+private final class Counter: @unchecked Sendable {
+    private var value = 0
+    private var lock = pthread_mutex_t()
+    init() { pthread_mutex_init(&lock, nil) }
+    func next() -> Int {
+        pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
+        value += 1
+        return value
+    }
+}
+
+/// Writes bytes to a new temporary file in `dir`, sets its mode, optionally fsyncs; returns its path.
+func writeTemporary(in dir: String, name: String, bytes: [UInt8], mode: UInt32, sync: Bool, for label: String) throws -> String {
+    let temp = "\(dir)/.\(name).wafer-\(getpid())-\(tempCounter.next())"
+    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw PatchError(.io, "could not write \(label): \(errnoText())") }
+    var ok = true
+    bytes.withUnsafeBytes { buf in
+        var offset = 0
+        while offset < buf.count {
+            let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
+            if n < 0 { if errno == EINTR { continue }; ok = false; return }
+            offset += n
+        }
+    }
+    let why = errnoText()
+    if ok && fchmod(fd, mode_t(mode & 0o7777)) != 0 { ok = false }
+    if ok && sync && fsync(fd) != 0 { ok = false }
+    close(fd)
+    guard ok else {
+        unlink(temp)
+        throw PatchError(.io, "could not write \(label): \(why)")
+    }
+    return temp
+}
+
+/// Reads a file: nil when it does not exist.
+func readFile(_ path: String) throws -> (bytes: [UInt8], mode: UInt32)? {
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw PatchError(.io, "could not read \(path): \(errnoText())")
+    }
+    if (st.st_mode & S_IFMT) == S_IFDIR { throw PatchError(.io, "\(path) is a directory, not a file") }
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw PatchError(.io, "could not read \(path): \(errnoText())") }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
+        if n < 0 { if errno == EINTR { continue }; throw PatchError(.io, "could not read \(path): \(errnoText())") }
+        if n == 0 { bytes.removeSubrange(offset...); break }
+        offset += n
+    }
+    return (bytes, UInt32(st.st_mode) & 0o7777)
+}
+
+#if os(Linux)
+@_silgen_name("syncfs") private func c_syncfs(_ fd: Int32) -> Int32
+/// Flushes the whole file system holding `fd` (Linux `syncfs`).
+func syncFileSystem(_ fd: Int32) -> Int32 { c_syncfs(fd) }
+#else
+func syncFileSystem(_ fd: Int32) -> Int32 { sync(); return 0 }
+#endif
+
+func parent(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+func basename(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return path }
+    return String(path[path.index(after: slash)...])
+}
+
+func errnoText() -> String { String(cString: strerror(errno)) }

@@ -1,0 +1,208 @@
+import Assistant
+import Foundation
+import Terminal
+
+/// What the runner needs from a terminal; `TerminalDriver` is the real one, tests use a scripted one.
+public protocol TerminalIO: AnyObject {
+    var width: Int { get }
+    var height: Int { get }
+    /// Blocks until a key may be ready, `wakeFD` is readable, or the timeout (ms; -1 forever) passes.
+    func waitForInput(timeoutMs: Int32, wakeFD: Int32)
+    func readKeys() -> [KeyEvent]
+    func draw(_ frame: ScreenBuffer)
+    /// Forget the screen's contents: the next draw repaints everything.
+    func invalidate()
+}
+
+extension TerminalDriver: TerminalIO {}
+
+/// Events from other threads (the backend's stream, signals), with a pipe that wakes the loop.
+final class Inbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [Event] = []
+    private var fds: [Int32] = [-1, -1]
+
+    init() {
+        _ = pipe(&fds)
+        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
+        _ = fcntl(fds[1], F_SETFL, O_NONBLOCK)
+    }
+    deinit { close(fds[0]); close(fds[1]) }
+
+    var wakeFD: Int32 { fds[0] }
+
+    func post(_ e: Event) {
+        lock.lock()
+        events.append(e)
+        lock.unlock()
+        var b: UInt8 = 1
+        _ = write(fds[1], &b, 1)
+    }
+
+    func drain() -> [Event] {
+        var buf = [UInt8](repeating: 0, count: 256)
+        while read(fds[0], &buf, buf.count) > 0 {}
+        lock.lock()
+        defer { lock.unlock() }
+        let out = events
+        events.removeAll(keepingCapacity: true)
+        return out
+    }
+}
+
+/// The Elm loop: reads keys and backend events, folds them with `reduce`, runs the effects, and draws with
+/// `render` at most `maxFramesPerSecond` times a second and only when something changed. Runs on the calling
+/// thread until a quit effect; generation runs elsewhere and never blocks it.
+public final class AppRunner {
+    public let backend: ChatBackend
+    public let terminal: TerminalIO
+    public let trace: TraceWriter?
+    public var maxFramesPerSecond: Double = 60
+    public private(set) var state: AppState
+
+    /// Frames sent to the terminal, and seconds spent in `render` plus `draw`.
+    public private(set) var framesDrawn = 0
+    public private(set) var renderSeconds = 0.0
+
+    private let inbox = Inbox()
+    private var quitReason: String?
+    private var signalSources: [DispatchSourceSignal] = []
+
+    public init(backend: ChatBackend, terminal: TerminalIO, trace: TraceWriter?) {
+        self.backend = backend
+        self.terminal = terminal
+        self.trace = trace
+        state = AppState(backend: backend, width: terminal.width, height: terminal.height)
+    }
+
+    /// Posts an event from any thread (tests use this to inject signals).
+    public func post(_ event: Event) { inbox.post(event) }
+
+    /// Runs until the user quits or a signal arrives; returns why it stopped ("ctrl+d", "/quit", "SIGTERM", …).
+    @discardableResult
+    public func run(handleSignals: Bool = true) -> String {
+        if handleSignals { installSignalHandlers() }
+        defer { removeSignalHandlers() }
+        var lastFrame: ScreenBuffer?
+        var dirty = true
+        var nextFrameAt = 0.0
+        let frameInterval = 1.0 / maxFramesPerSecond
+        var announced = false
+
+        while quitReason == nil {
+            let now = TraceWriter.now()
+            if dirty && now >= nextFrameAt {
+                let t0 = TraceWriter.now()
+                let frame = render(state, width: terminal.width, height: terminal.height)
+                if frame != lastFrame {
+                    terminal.draw(frame)
+                    lastFrame = frame
+                    framesDrawn += 1
+                }
+                renderSeconds += TraceWriter.now() - t0
+                dirty = false
+                nextFrameAt = t0 + frameInterval
+                if !announced {
+                    announced = true
+                    trace?.write("ready", [("width", .int(terminal.width)), ("height", .int(terminal.height)),
+                                           ("model", .string(backend.modelName)),
+                                           ("backend", .string(backend.backendName))])
+                }
+            }
+            let timeout: Int32 = dirty ? Int32(max(0, min(1000, (nextFrameAt - TraceWriter.now()) * 1000)).rounded(.up)) : 500
+            terminal.waitForInput(timeoutMs: timeout, wakeFD: inbox.wakeFD)
+
+            for key in terminal.readKeys() {
+                var fields: [(String, TraceWriter.Value)] = [("key", .string(key.traceName))]
+                if case .paste(let t) = key { fields.append(("chars", .int(t.count))) }
+                if case .resize(let w, let h) = key { fields += [("width", .int(w)), ("height", .int(h))] }
+                trace?.write("key", fields)
+                dispatch(.key(key))
+                dirty = true
+                if quitReason != nil { break }
+            }
+            if quitReason != nil { break }
+            for event in inbox.drain() {
+                traceEvent(event)
+                dispatch(event)
+                dirty = true
+                if quitReason != nil { break }
+            }
+        }
+        if state.isGenerating { backend.interrupt() }
+        trace?.write("exit", [("reason", .string(quitReason ?? "")), ("frames", .int(framesDrawn)),
+                              ("render_ms", .double(renderSeconds * 1000))])
+        return quitReason ?? ""
+    }
+
+    private func dispatch(_ event: Event) {
+        let (next, effects) = reduce(state, event)
+        state = next
+        for e in effects { perform(e) }
+    }
+
+    private func perform(_ effect: Effect) {
+        switch effect {
+        case .send(let text, let origin):
+            trace?.write("submit", [("mode", .string("send")), ("origin", .string(origin.rawValue)),
+                                    ("chars", .int(text.count))])
+            let stream = backend.send(text)
+            let inbox = self.inbox
+            Task.detached {
+                for await e in stream { inbox.post(.chat(e)) }
+            }
+        case .steer(let text):
+            trace?.write("submit", [("mode", .string("steer")), ("chars", .int(text.count))])
+            backend.steer(text)
+        case .queue(let text):
+            trace?.write("queue", [("chars", .int(text.count))])
+        case .interrupt:
+            backend.interrupt()
+            trace?.write("interrupt_sent")
+        case .reset:
+            backend.reset()
+        case .redraw:
+            terminal.invalidate()
+        case .quit(let reason):
+            quitReason = reason
+        }
+    }
+
+    private func traceEvent(_ event: Event) {
+        guard let trace, case .chat(let e) = event else {
+            if case .signal(let name) = event { trace?.write("signal", [("signal", .string(name))]) }
+            return
+        }
+        switch e {
+        case .started(let p, let r):
+            trace.write("turn_start", [("prefill_tokens", .int(p)), ("reused_tokens", .int(r))])
+        case .firstToken(let ms):
+            trace.write("first_token", [("ttft_ms", .double(ms))])
+        case .text(let t):
+            trace.write("token", [("text", .string(t))])
+        case .steered(let text, let p, let r):
+            trace.write("steer", [("prefill_tokens", .int(p)), ("reused_tokens", .int(r)), ("chars", .int(text.count))])
+        case .stats:
+            break
+        case .finished(let reason, let st):
+            trace.write("halted", [("reason", .string(reason.rawValue)), ("generated_tokens", .int(st.generatedTokens))])
+        }
+    }
+
+    private func installSignalHandlers() {
+        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            let inbox = self.inbox
+            src.setEventHandler { inbox.post(.signal(name)) }
+            src.resume()
+            signalSources.append(src)
+        }
+    }
+
+    private func removeSignalHandlers() {
+        for s in signalSources { s.cancel() }
+        signalSources = []
+        for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, SIG_DFL) }
+    }
+}

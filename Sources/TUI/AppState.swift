@@ -1,0 +1,193 @@
+import Assistant
+import Terminal
+
+/// One entry of the transcript.
+public struct Message: Equatable, Sendable {
+    public enum Role: String, Sendable {
+        /// What the user sent as a turn.
+        case user
+        /// The model's answer (markdown).
+        case assistant
+        /// A message injected into an answer in progress.
+        case steer
+        /// Output of a slash command or a status note.
+        case notice
+        case error
+    }
+    public var role: Role
+    public var text: String
+    /// The answer was stopped by the user; it stays in the transcript (and in the model's context) marked so.
+    public var interrupted = false
+    public init(_ role: Role, _ text: String, interrupted: Bool = false) {
+        self.role = role
+        self.text = text
+        self.interrupted = interrupted
+    }
+}
+
+/// A message typed while the model was answering, not yet delivered.
+public struct PendingItem: Equatable, Sendable {
+    public enum Kind: String, Sendable {
+        /// Enter while generating: injected at the next token boundary.
+        case steer
+        /// Tab while generating: sent as the next turn when the answer ends.
+        case queued
+    }
+    public var kind: Kind
+    public var text: String
+    public init(_ kind: Kind, _ text: String) { self.kind = kind; self.text = text }
+}
+
+public enum Phase: String, Equatable, Sendable {
+    case idle
+    case generating
+    /// Esc was pressed; waiting for the backend to confirm the halt.
+    case stopping
+}
+
+public enum Overlay: Equatable, Sendable {
+    case help
+    case fabric
+}
+
+public enum Focus: Equatable, Sendable {
+    case input
+    case sidePane
+}
+
+/// Everything the screen shows. Changed only by `reduce`.
+public struct AppState: Sendable {
+    public var modelName: String
+    public var backendName: String
+    public var contextSize: Int
+    public var contextUsed: Int
+
+    public var transcript: [Message] = []
+    /// Index in `transcript` of the answer being streamed.
+    public var streamingIndex: Int?
+    public var input = InputBuffer()
+    public var history: [String] = []
+    /// Position while browsing history with Up/Down (nil: editing the draft).
+    public var historyIndex: Int?
+    public var historyDraft = ""
+    public var pending: [PendingItem] = []
+    public var phase: Phase = .idle
+    /// How the last answer ended (shown in the status bar until the next one starts).
+    public var lastFinish: FinishReason?
+    /// Figures of the answer in progress or the last one.
+    public var stats = ChatStats()
+    public var lastPrefillTokens: Int?
+    public var lastReusedTokens: Int?
+    public var overlay: Overlay?
+    public var focus: Focus = .input
+    /// Transcript lines scrolled back from the bottom (0 follows the stream).
+    public var scroll = 0
+    public var width: Int
+    public var height: Int
+    /// Ctrl+C was pressed on an empty input; a second one quits.
+    public var ctrlCArmed = false
+    /// A one-line hint shown on the input separator (e.g. "Ctrl+C again to quit").
+    public var hint: String?
+    public var quitting = false
+    /// The diff pane, when one is plugged in (see `SidePane`).
+    public var sidePane: (any SidePane)?
+    public var sidePaneVisible = false
+
+    public init(modelName: String, backendName: String, contextSize: Int, contextUsed: Int = 0,
+                width: Int = 80, height: Int = 24) {
+        self.modelName = modelName
+        self.backendName = backendName
+        self.contextSize = contextSize
+        self.contextUsed = contextUsed
+        self.width = width
+        self.height = height
+    }
+
+    public init(backend: ChatBackend, width: Int = 80, height: Int = 24) {
+        self.init(modelName: backend.modelName, backendName: backend.backendName,
+                  contextSize: backend.contextSize, contextUsed: backend.contextUsed, width: width, height: height)
+    }
+
+    public var isGenerating: Bool { phase != .idle }
+}
+
+/// The text being typed: characters plus a cursor (an index into them). Multi-line.
+public struct InputBuffer: Equatable, Sendable {
+    public private(set) var chars: [Character] = []
+    public var cursor = 0
+
+    public init(_ text: String = "") {
+        chars = Array(text)
+        cursor = chars.count
+    }
+
+    public var text: String { String(chars) }
+    public var isEmpty: Bool { chars.isEmpty }
+
+    public mutating func insert(_ s: String) {
+        let new = Array(s)
+        chars.insert(contentsOf: new, at: cursor)
+        cursor += new.count
+    }
+    public mutating func backspace() {
+        guard cursor > 0 else { return }
+        chars.remove(at: cursor - 1)
+        cursor -= 1
+    }
+    public mutating func deleteForward() {
+        guard cursor < chars.count else { return }
+        chars.remove(at: cursor)
+    }
+    public mutating func left() { cursor = max(0, cursor - 1) }
+    public mutating func right() { cursor = min(chars.count, cursor + 1) }
+    public mutating func lineStart() {
+        while cursor > 0 && chars[cursor - 1] != "\n" { cursor -= 1 }
+    }
+    public mutating func lineEnd() {
+        while cursor < chars.count && chars[cursor] != "\n" { cursor += 1 }
+    }
+    public mutating func killToLineStart() {
+        let end = cursor
+        lineStart()
+        chars.removeSubrange(cursor..<end)
+    }
+    public mutating func killToLineEnd() {
+        let start = cursor
+        lineEnd()
+        if cursor == start && cursor < chars.count { cursor += 1 }
+        chars.removeSubrange(start..<cursor)
+        cursor = start
+    }
+    public mutating func wordLeft() {
+        while cursor > 0 && chars[cursor - 1].isWhitespace { cursor -= 1 }
+        while cursor > 0 && !chars[cursor - 1].isWhitespace { cursor -= 1 }
+    }
+    public mutating func wordRight() {
+        while cursor < chars.count && chars[cursor].isWhitespace { cursor += 1 }
+        while cursor < chars.count && !chars[cursor].isWhitespace { cursor += 1 }
+    }
+    public mutating func deleteWordBack() {
+        let end = cursor
+        wordLeft()
+        chars.removeSubrange(cursor..<end)
+    }
+    /// (line, column in characters) of the cursor.
+    public var cursorLineColumn: (line: Int, column: Int) {
+        var line = 0, col = 0
+        for c in chars[..<cursor] { if c == "\n" { line += 1; col = 0 } else { col += 1 } }
+        return (line, col)
+    }
+    public var lineCount: Int { chars.reduce(1) { $0 + ($1 == "\n" ? 1 : 0) } }
+    /// Moves the cursor one line up or down keeping the column; false when already on the first/last line.
+    public mutating func moveLine(_ delta: Int) -> Bool {
+        let (line, col) = cursorLineColumn
+        let target = line + delta
+        guard target >= 0 && target < lineCount else { return false }
+        var starts = [0]
+        for (i, c) in chars.enumerated() where c == "\n" { starts.append(i + 1) }
+        let start = starts[target]
+        let end = target + 1 < starts.count ? starts[target + 1] - 1 : chars.count
+        cursor = min(start + col, end)
+        return true
+    }
+}

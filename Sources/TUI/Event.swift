@@ -1,0 +1,34 @@
+import Assistant
+import Terminal
+
+/// Everything that can change the state: keys, the backend's stream, signals.
+public enum Event: Equatable, Sendable {
+    case key(KeyEvent)
+    case chat(ChatEvent)
+    /// The process was asked to stop (SIGINT, SIGTERM, SIGHUP).
+    case signal(String)
+}
+
+/// Side effects `reduce` asks for. They run in one place (`AppRunner`) and their results come back as events.
+public enum Effect: Equatable, Sendable {
+    public enum Origin: String, Sendable {
+        /// Typed and submitted with Enter (or Tab when idle).
+        case input
+        /// A queued message sent because the previous answer ended.
+        case queue
+        /// A steer the answer ended before it could take; sent as a turn of its own.
+        case steer
+    }
+    /// Start a turn.
+    case send(String, origin: Origin)
+    /// Inject into the answer in progress.
+    case steer(String)
+    /// Remember a message for after the answer (no backend call; recorded in the trace).
+    case queue(String)
+    case interrupt
+    /// Forget the conversation (`/clear`).
+    case reset
+    /// Repaint every cell (Ctrl+L).
+    case redraw
+    case quit(reason: String)
+}

@@ -1,1 +1,0 @@
-// TUI layer: see docs/ARCHITECTURE.md.

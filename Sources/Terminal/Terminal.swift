@@ -1,1 +1,0 @@
-// Terminal layer: see docs/ARCHITECTURE.md.

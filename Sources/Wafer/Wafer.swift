@@ -1,1 +1,0 @@
-// Wafer layer: see docs/ARCHITECTURE.md.
