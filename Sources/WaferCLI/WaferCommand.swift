@@ -9,8 +9,8 @@ struct WaferCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wafer",
         abstract: "A terminal coding assistant with an in-process inference engine.",
-        subcommands: [ChatCommand.self, InfoCommand.self, ApplyCommand.self, UndoCommand.self, RedoCommand.self,
-                      MapCommand.self],
+        subcommands: [ChatCommand.self, InfoCommand.self, TokenizeCommand.self, PerplexityCommand.self,
+                      BenchCommand.self, MapCommand.self, ApplyCommand.self, UndoCommand.self, RedoCommand.self],
         defaultSubcommand: ChatCommand.self)
 
     /// Runs the command line and maps every failure to the design's exit codes:

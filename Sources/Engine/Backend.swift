@@ -1,0 +1,159 @@
+import Foundation
+import Kernels
+
+/// The operations a forward pass dispatches. `CPUBackend` is the reference; the emulated wafer backend
+/// overrides them to run on its mesh. The default implementations below are the plain CPU versions.
+///
+/// All buffers are row-major; shapes are given as (rows, cols).
+public protocol Backend: AnyObject {
+    /// "cpu", "wafer wse3", ...
+    var name: String { get }
+    var pool: ThreadPool { get }
+    /// Called once when a model is loaded (the wafer backend places the weights here).
+    func prepare(weights: ModelWeights, config: ModelConfig) throws
+    /// y (tokens, w.rows) = x (tokens, w.cols) @ W^T
+    func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>)
+    /// out (rows, n) = x / sqrt(mean(x^2) + eps) * weight, row by row. `out` may equal `x`.
+    func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows: Int, n: Int, eps: Float, _ out: UnsafeMutablePointer<Float>)
+    /// Rotates `heads` heads of width `headDim` in each of `tokens` rows of `x` (tokens, heads*headDim) in place;
+    /// row t is at position `startPosition + t`. Only the first `ropeDims` dims of a head rotate.
+    func rope(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int, ropeDims: Int,
+              startPosition: Int, base: Float, style: RopeStyle)
+    /// Causal attention of `tokens` queries q (tokens, heads*headDim) at positions startPosition... over the
+    /// cache of `layer` (which already holds their keys and values); out (tokens, heads*headDim).
+    /// Keys further back than `window` positions are masked when `window` is set.
+    func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
+                   heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>)
+    /// gate (rows, n) <- act(gate) * up, act = SiLU (SwiGLU) or GELU-tanh (GeGLU).
+    func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool)
+}
+
+extension Backend {
+    public func prepare(weights: ModelWeights, config: ModelConfig) throws {}
+
+    public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>) {
+        Kernels.matmul(w, x, tokens: tokens, y, pool: pool)
+    }
+
+    public func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows: Int, n: Int, eps: Float, _ out: UnsafeMutablePointer<Float>) {
+        CPUOps.rmsNorm(x, weight, rows: rows, n: n, eps: eps, out)
+    }
+
+    public func rope(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int, ropeDims: Int,
+                     startPosition: Int, base: Float, style: RopeStyle) {
+        CPUOps.rope(x, tokens: tokens, heads: heads, headDim: headDim, ropeDims: ropeDims,
+                    startPosition: startPosition, base: base, style: style)
+    }
+
+    public func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
+                          heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>) {
+        CPUOps.attention(q, tokens: tokens, startPosition: startPosition, cache: cache, layer: layer,
+                         heads: heads, window: window, scale: scale, out, pool: pool)
+    }
+
+    public func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {
+        CPUOps.gatedActivation(gate, up, count: count, gelu: gelu)
+    }
+}
+
+/// The reference backend: every op on the host CPU, matrix products on the thread pool.
+public final class CPUBackend: Backend {
+    public let name = "cpu"
+    public let pool: ThreadPool
+
+    public init(threads: Int) {
+        pool = ThreadPool(threads: max(1, threads))
+    }
+}
+
+/// The CPU implementations of the non-matmul ops (plain loops; these are a small share of the time).
+public enum CPUOps {
+    public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows: Int, n: Int, eps: Float, _ out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let row = x + r * n, dst = out + r * n
+            var sum: Float = 0
+            for i in 0..<n { sum += row[i] * row[i] }
+            let scale = 1 / (sum / Float(n) + eps).squareRoot()
+            for i in 0..<n { dst[i] = row[i] * scale * weight[i] }
+        }
+    }
+
+    public static func rope(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int, ropeDims: Int,
+                            startPosition: Int, base: Float, style: RopeStyle) {
+        let half = ropeDims / 2
+        // theta_i = pos * base^(-2i/ropeDims), computed as ggml does: repeated multiplication by base^(-2/ropeDims).
+        let thetaScale = powf(base, -2 / Float(ropeDims))
+        var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
+        for t in 0..<tokens {
+            var theta = Float(startPosition + t)
+            for i in 0..<half {
+                cosines[i] = cosf(theta); sines[i] = sinf(theta)
+                theta *= thetaScale
+            }
+            for h in 0..<heads {
+                let v = x + t * heads * headDim + h * headDim
+                for i in 0..<half {
+                    let (a, b) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                    let x0 = v[a], x1 = v[b]
+                    v[a] = x0 * cosines[i] - x1 * sines[i]
+                    v[b] = x0 * sines[i] + x1 * cosines[i]
+                }
+            }
+        }
+    }
+
+    public static func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
+                                 heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let headDim = cache.headDim, kvHeads = cache.kvHeads, group = heads / kvHeads
+        let end = startPosition + tokens
+        pool.parallelFor(heads * tokens) { job in
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: end) { buffer in
+            let scores = buffer.baseAddress!
+            let h = job % heads, t = job / heads
+            let position = startPosition + t
+            let first = window.map { max(0, position - $0 + 1) } ?? 0
+            let keys = cache.keys(layer: layer, head: h / group)
+            let values = cache.values(layer: layer, head: h / group)
+            let qv = q + t * heads * headDim + h * headDim
+            var maxScore = -Float.infinity
+            for p in first...position {
+                let k = keys + p * headDim
+                var s: Float = 0
+                for i in 0..<headDim { s += qv[i] * k[i] }
+                s *= scale
+                scores[p] = s
+                maxScore = max(maxScore, s)
+            }
+            var sum: Float = 0
+            for p in first...position {
+                let e = expf(scores[p] - maxScore)
+                scores[p] = e
+                sum += e
+            }
+            let o = out + t * heads * headDim + h * headDim
+            for i in 0..<headDim { o[i] = 0 }
+            let inv = 1 / sum
+            for p in first...position {
+                let w = scores[p] * inv
+                let v = values + p * headDim
+                for i in 0..<headDim { o[i] += w * v[i] }
+            }
+          }
+        }
+    }
+
+    public static func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {
+        if gelu {
+            let c: Float = 0.797_884_56  // sqrt(2/pi)
+            for i in 0..<count {
+                let x = gate[i]
+                gate[i] = 0.5 * x * (1 + tanhf(c * x * (1 + 0.044715 * x * x))) * up[i]
+            }
+        } else {
+            for i in 0..<count {
+                let x = gate[i]
+                gate[i] = x / (1 + expf(-x)) * up[i]
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+import Foundation
+
+/// One thing that happened during a generation.
+public enum GenerationEvent: Sendable {
+    /// The prompt was read: `prefillTokens` computed, `reusedTokens` taken from the KV cache.
+    case prefilled(prefillTokens: Int, reusedTokens: Int, milliseconds: Double)
+    /// The first token of the answer (or of the answer to a steer) was chosen.
+    case firstToken(ttftMs: Double)
+    /// One token and the text it completes (may be empty while a UTF-8 sequence is incomplete).
+    case token(id: Int32, text: String)
+    /// A steer was injected at a token boundary; what follows answers it.
+    case steered(text: String, prefillTokens: Int, reusedTokens: Int)
+    case finished(StopReason, GenerationStats)
+}
+
+public enum StopReason: String, Sendable {
+    case endOfSequence = "eos", length, interrupted, contextFull = "context_full", error
+}
+
+public struct GenerationStats: Sendable {
+    public var promptTokens = 0
+    public var prefillTokens = 0
+    public var reusedTokens = 0
+    public var generated: [Int32] = []
+    public var ttftMs: Double?
+    public var prefillTokensPerSecond: Double?
+    public var decodeTokensPerSecond: Double?
+    /// Positions of the context in use when the generation ended.
+    public var contextUsed = 0
+    public var message: String?
+    public init() {}
+}
+
+/// A conversation with a model: the token history, the KV cache that holds it, and generation.
+///
+/// A request whose tokens share a prefix with the cache computes only the rest. `interrupt()` and `steer(_:)`
+/// may be called from any thread: an interrupt is seen between two layers of the step in flight; a steer is
+/// injected as a user message at the next token boundary, after the partial answer, which stays in the cache.
+public final class Session: @unchecked Sendable {
+    public let transformer: Transformer
+    public let template: ChatTemplate
+    public var model: Model { transformer.model }
+    public var tokenizer: Tokenizer { transformer.model.tokenizer }
+    public let cache: KVCache
+    /// Marker appended to an interrupted answer before the next user turn, so the model knows it was cut off.
+    public static let interruptionMarker = "\n[interrupted by user]"
+
+    /// Messages so far (assistant answers as streamed, including partial ones).
+    public private(set) var messages: [ChatMessage] = []
+    /// Tokens whose keys and values are in the cache, in order.
+    public private(set) var tokens: [Int32] = []
+
+    private let lock = NSLock()
+    private var interruptRequested = false
+    private var steers: [String] = []
+    private var busy = false
+    /// A sampled token that was shown but not yet evaluated (the last of an answer), and whether the answer was cut.
+    private var unevaluated: Int32?
+    private var answerWasInterrupted = false
+
+    public init(transformer: Transformer, contextSize: Int) {
+        self.transformer = transformer
+        cache = transformer.makeCache(capacity: contextSize)
+        let tok = transformer.model.tokenizer
+        template = ChatTemplate(jinja: try? transformer.model.gguf.string(.chatTemplate),
+                                bosText: tok.bos.map { String(decoding: tok.bytes(of: $0), as: UTF8.self) })
+    }
+
+    public var contextSize: Int { cache.capacity }
+    public var contextUsed: Int { lock.withLock { tokens.count } }
+
+    /// Stops the generation in progress within one layer. Safe from any thread; ignored when idle.
+    public func interrupt() {
+        lock.withLock { if busy { interruptRequested = true } }
+    }
+
+    /// Queues `text` to be injected as a user message at the next token boundary. Ignored when idle.
+    public func steer(_ text: String) {
+        lock.withLock { if busy { steers.append(text) } }
+    }
+
+    public var isGenerating: Bool { lock.withLock { busy } }
+
+    /// Forgets the conversation and empties the cache.
+    public func reset() {
+        lock.withLock {
+            precondition(!busy, "reset while generating")
+            messages = []
+            tokens = []
+            unevaluated = nil
+            answerWasInterrupted = false
+            cache.setCount(0)
+        }
+    }
+
+    /// Sends a user message and streams the assistant's answer.
+    public func chat(_ text: String, maxTokens: Int, sampler: SamplerConfig) -> AsyncStream<GenerationEvent> {
+        var request: [Int32]
+        if tokens.isEmpty && unevaluated == nil {
+            let prompt = template.render(messages + [ChatMessage(.user, text)], addGenerationPrompt: true)
+            request = tokenizer.encode(prompt, addBOS: tokenizer.addBOS && template.prefix.isEmpty, parseSpecial: true)
+        } else {
+            request = tokens
+            if let last = unevaluated, !tokenizer.isEndOfGeneration(last) { request.append(last) }
+            let marker = answerWasInterrupted ? Session.interruptionMarker : ""
+            request += tokenizer.encode(marker + template.continuation(user: text), addBOS: false, parseSpecial: true)
+        }
+        if answerWasInterrupted, let i = messages.lastIndex(where: { $0.role == .assistant }) {
+            messages[i].content += Session.interruptionMarker
+        }
+        messages.append(ChatMessage(.user, text))
+        return generate(request, maxTokens: maxTokens, sampler: sampler, chat: true)
+    }
+
+    /// Continues from `prompt` (raw tokens, e.g. from `--raw`), reusing the longest cached prefix.
+    public func complete(_ prompt: [Int32], maxTokens: Int, sampler: SamplerConfig) -> AsyncStream<GenerationEvent> {
+        generate(prompt, maxTokens: maxTokens, sampler: sampler, chat: false)
+    }
+
+    private func generate(_ request: [Int32], maxTokens: Int, sampler config: SamplerConfig, chat: Bool) -> AsyncStream<GenerationEvent> {
+        let (stream, continuation) = AsyncStream<GenerationEvent>.makeStream(bufferingPolicy: .unbounded)
+        lock.withLock {
+            busy = true
+            interruptRequested = false
+            steers = []
+        }
+        let thread = Thread { [self] in
+            let stats = run(request, maxTokens: maxTokens, config: config, chat: chat) { continuation.yield($0) }
+            lock.withLock { busy = false }
+            continuation.yield(.finished(stats.reason, stats.stats))
+            continuation.finish()
+        }
+        thread.stackSize = 16 << 20
+        thread.name = "wafer.generate"
+        thread.start()
+        return stream
+    }
+
+    /// Evaluates `newTokens` after what the cache holds up to `keep`, returning the last logits.
+    private func prefill(_ request: [Int32]) throws -> (logits: UnsafeMutablePointer<Float>, computed: Int, reused: Int) {
+        var shared = 0
+        while shared < min(tokens.count, request.count) && tokens[shared] == request[shared] { shared += 1 }
+        if shared == request.count { shared -= 1 }  // at least one token must run to produce logits
+        tokens.removeLast(tokens.count - shared)
+        cache.setCount(shared)
+        let fresh = Array(request[shared...])
+        let logits = try transformer.forward(fresh, cache: cache, logits: .last, shouldStop: { self.shouldStop })
+        tokens += fresh
+        return (logits, fresh.count, shared)
+    }
+
+    private var shouldStop: Bool { lock.withLock { interruptRequested } }
+
+    private func takeSteer() -> String? {
+        lock.withLock { steers.isEmpty ? nil : steers.removeFirst() }
+    }
+
+    private func run(_ request: [Int32], maxTokens: Int, config: SamplerConfig, chat: Bool,
+                     emit: (GenerationEvent) -> Void) -> (reason: StopReason, stats: GenerationStats) {
+        var stats = GenerationStats()
+        stats.promptTokens = request.count
+        unevaluated = nil
+        answerWasInterrupted = false
+        var answer = ""
+        var decoder = StreamingDecoder(tokenizer: tokenizer)
+        var sampler = Sampler(config)
+        let started = Date()
+        var firstTokenAt: Date?
+        var reason = StopReason.length
+        var steerStarted: Date?
+
+        func finishAnswer() {
+            // An incomplete UTF-8 sequence at the very end was never shown; the message keeps what was.
+            if chat { messages.append(ChatMessage(.assistant, answer)) }
+        }
+        defer {
+            stats.contextUsed = tokens.count
+            if let first = firstTokenAt, stats.generated.count > 1 {
+                let seconds = Date().timeIntervalSince(first)
+                if seconds > 0 { stats.decodeTokensPerSecond = Double(stats.generated.count - 1) / seconds }
+            }
+        }
+
+        guard request.count < cache.capacity else {
+            stats.message = "the prompt has \(request.count) tokens but the context holds \(cache.capacity); start a new conversation or raise --ctx"
+            if chat { messages.removeLast() }
+            return (.contextFull, stats)
+        }
+        var logits: UnsafeMutablePointer<Float>
+        do {
+            let t0 = Date()
+            let result = try prefill(request)
+            logits = result.logits
+            let ms = Date().timeIntervalSince(t0) * 1000
+            stats.prefillTokens = result.computed
+            stats.reusedTokens = result.reused
+            stats.prefillTokensPerSecond = ms > 0 ? Double(result.computed) / (ms / 1000) : nil
+            emit(.prefilled(prefillTokens: result.computed, reusedTokens: result.reused, milliseconds: ms))
+        } catch is ForwardInterrupted {
+            tokens = Array(tokens.prefix(cache.count))
+            if chat { finishAnswer() }
+            answerWasInterrupted = true
+            return (.interrupted, stats)
+        } catch {
+            stats.message = "\(error)"
+            return (.error, stats)
+        }
+
+        let vocab = model.config.vocabularySize
+        while true {
+            if shouldStop { reason = .interrupted; break }
+            let token = sampler.sample(logits, count: vocab, history: (tokens + stats.generated)[...].suffix(config.repeatLastN))
+            if firstTokenAt == nil {
+                firstTokenAt = Date()
+                stats.ttftMs = firstTokenAt!.timeIntervalSince(started) * 1000
+                emit(.firstToken(ttftMs: stats.ttftMs!))
+            } else if let s = steerStarted {
+                emit(.firstToken(ttftMs: Date().timeIntervalSince(s) * 1000))
+                steerStarted = nil
+            }
+            let endOfGeneration = tokenizer.isEndOfGeneration(token)
+            if !endOfGeneration {
+                stats.generated.append(token)
+                let text = decoder.push(token)
+                answer += text
+                emit(.token(id: token, text: text))
+            }
+            unevaluated = token
+
+            var next: [Int32] = endOfGeneration ? [] : [token]
+            if let steer = takeSteer(), chat {
+                // Close the partial answer, add the user's message, open a new answer: one prefill.
+                finishAnswer()
+                answer = ""
+                decoder = StreamingDecoder(tokenizer: tokenizer)
+                messages.append(ChatMessage(.user, steer))
+                next += tokenizer.encode(template.continuation(user: steer), addBOS: false, parseSpecial: true)
+                steerStarted = Date()
+                if tokens.count + next.count >= cache.capacity { reason = .contextFull; unevaluated = nil; break }
+                do {
+                    let reused = tokens.count
+                    logits = try transformer.forward(next, cache: cache, logits: .last, shouldStop: { self.shouldStop })
+                    tokens += next
+                    unevaluated = nil
+                    emit(.steered(text: steer, prefillTokens: next.count, reusedTokens: reused))
+                    continue
+                } catch {
+                    tokens = Array(tokens.prefix(cache.count))
+                    reason = .interrupted
+                    unevaluated = nil
+                    break
+                }
+            }
+            if endOfGeneration { reason = .endOfSequence; break }
+            if stats.generated.count >= maxTokens { reason = .length; break }
+            if tokens.count + 1 >= cache.capacity {
+                reason = .contextFull
+                stats.message = "context full (\(cache.capacity) tokens): the answer was cut; start a new conversation or raise --ctx"
+                break
+            }
+            do {
+                logits = try transformer.forward(next, cache: cache, logits: .last, shouldStop: { self.shouldStop })
+                tokens += next
+                unevaluated = nil
+            } catch is ForwardInterrupted {
+                reason = .interrupted
+                break
+            } catch {
+                stats.message = "\(error)"
+                reason = .error
+                break
+            }
+        }
+        if chat { finishAnswer() }
+        answerWasInterrupted = reason == .interrupted
+        return (reason, stats)
+    }
+}

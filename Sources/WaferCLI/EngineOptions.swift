@@ -1,0 +1,91 @@
+import ArgumentParser
+import Engine
+import Foundation
+import GGUF
+
+/// Options shared by the commands that run a model.
+struct EngineOptions: ParsableArguments {
+    @Option(name: .long, help: "Model name (smollm2, gemma3, qwen-coder) or path to a GGUF file.")
+    var model: String?
+
+    @Option(name: .long, help: "Backend: cpu, or wafer (the emulated wafer-scale accelerator).")
+    var backend: String = "cpu"
+
+    @Option(name: .long, help: "Wafer preset: wse3 or wse2.")
+    var preset: String = "wse3"
+
+    @Option(name: .long, help: "Threads for the CPU work (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .long, help: "Context window in tokens (default: the model's, at most 4096).")
+    var ctx: Int?
+
+    func validate() throws {
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        if let ctx, ctx < 16 || ctx > 1 << 20 { throw ValidationError("--ctx must be between 16 and 1048576") }
+        guard ["cpu", "wafer"].contains(backend) else { throw ValidationError("--backend must be cpu or wafer, not '\(backend)'") }
+        guard ["wse2", "wse3"].contains(preset) else { throw ValidationError("--preset must be wse2 or wse3, not '\(preset)'") }
+    }
+
+    /// Loads the model, reporting any problem with the file as a one-line error (exit 2).
+    func loadModel() throws -> Model {
+        let path = try ModelResolution.resolve(model)
+        do {
+            return try Model(path: path)
+        } catch let error as GGUFError {
+            throw CLIError.badInput("bad model file: \(error.message)")
+        } catch let error as EngineError {
+            throw CLIError.badInput(error.message)
+        }
+    }
+
+    func makeBackend() throws -> Backend {
+        switch backend {
+        case "cpu": return CPUBackend(threads: threads)
+        default: throw CLIError.badInput("the wafer backend is not available in this build; use --backend cpu")
+        }
+    }
+
+    /// A model ready to generate: loaded, placed on the backend, with a KV cache of the chosen size.
+    func makeSession() throws -> Session {
+        let model = try loadModel()
+        let transformer = try Transformer(model: model, backend: try makeBackend())
+        let size = ctx ?? min(4096, model.config.trainedContextLength)
+        return Session(transformer: transformer, contextSize: size)
+    }
+}
+
+/// Sampling flags of `-p`.
+struct SamplingOptions: ParsableArguments {
+    @Option(name: .customLong("temp"), help: "Temperature; 0 is greedy.")
+    var temperature: Float = 0.8
+    @Option(name: .customLong("top-k"), help: "Keep the K most likely tokens (0: all).")
+    var topK: Int = 40
+    @Option(name: .customLong("top-p"), help: "Keep the smallest set of tokens whose probability reaches P.")
+    var topP: Float = 0.95
+    @Option(name: .customLong("min-p"), help: "Drop tokens less likely than P times the most likely one.")
+    var minP: Float = 0.05
+    @Option(name: .customLong("repeat-penalty"), help: "Penalty for tokens among the last 64 (1: none).")
+    var repeatPenalty: Float = 1.0
+    @Option(name: .long, help: "Random seed, for reproducible sampling.")
+    var seed: UInt64?
+
+    func validate() throws {
+        guard temperature >= 0 && temperature <= 10 else { throw ValidationError("--temp must be between 0 and 10") }
+        guard topK >= 0 else { throw ValidationError("--top-k must be 0 or more") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard minP >= 0 && minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
+        guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be positive") }
+    }
+
+    var config: SamplerConfig {
+        var c = SamplerConfig()
+        c.temperature = temperature
+        c.topK = topK
+        c.topP = topP
+        c.minP = minP
+        c.repeatPenalty = repeatPenalty
+        c.seed = seed
+        return c
+    }
+}

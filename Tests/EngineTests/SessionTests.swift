@@ -1,0 +1,103 @@
+import Engine
+import Foundation
+import XCTest
+
+/// Session mechanics on a tiny random model: prefix reuse, interrupt, steer, a full context.
+final class SessionTests: XCTestCase {
+    private func makeSession(context: Int = 256) throws -> Session {
+        let path = temporaryPath("tiny-llama.gguf")
+        try TinyModel(.llama).write(to: path)
+        let transformer = try Transformer(model: try Model(path: path), backend: CPUBackend(threads: 2))
+        return Session(transformer: transformer, contextSize: context)
+    }
+
+    private func collect(_ stream: AsyncStream<GenerationEvent>, onToken: (Int) -> Void = { _ in }) async -> [GenerationEvent] {
+        var events: [GenerationEvent] = []
+        var tokens = 0
+        for await e in stream {
+            events.append(e)
+            if case .token = e { tokens += 1; onToken(tokens) }
+        }
+        return events
+    }
+
+    private func finish(_ events: [GenerationEvent]) -> (StopReason, GenerationStats)? {
+        for case .finished(let r, let s) in events { return (r, s) }
+        return nil
+    }
+
+    private var greedy: SamplerConfig { .greedy }
+
+    func testFollowUpPrefillsOnlyItsOwnTokens() async throws {
+        let session = try makeSession()
+        let first = await collect(session.chat("Hello there", maxTokens: 8, sampler: greedy))
+        let (_, s1) = try XCTUnwrap(finish(first))
+        XCTAssertEqual(s1.reusedTokens, 0)
+        XCTAssertEqual(s1.prefillTokens, s1.promptTokens)
+        let before = session.tokens.count
+
+        let second = await collect(session.chat("And more", maxTokens: 8, sampler: greedy))
+        let (_, s2) = try XCTUnwrap(finish(second))
+        XCTAssertEqual(s2.reusedTokens, before, "everything already read is reused")
+        let ownTokens = session.tokenizer.encode(session.template.continuation(user: "And more"), addBOS: false, parseSpecial: true).count
+        XCTAssertLessThanOrEqual(s2.prefillTokens, ownTokens + 1, "only the new turn (and the last answer token) is computed")
+        XCTAssertEqual(session.messages.map(\.role), [.user, .assistant, .user, .assistant])
+    }
+
+    func testInterruptKeepsThePartialAnswerAndMarksIt() async throws {
+        let session = try makeSession(context: 4096)
+        var config = SamplerConfig()
+        config.seed = 1
+        config.temperature = 1.5
+        config.topK = 0; config.topP = 1; config.minP = 0
+        let events = await collect(session.chat("Go", maxTokens: 3000, sampler: config)) { n in
+            if n == 3 { session.interrupt() }
+        }
+        let (reason, stats) = try XCTUnwrap(finish(events))
+        XCTAssertEqual(reason, .interrupted)
+        XCTAssertLessThan(stats.generated.count, 3000, "halted before the token limit")
+        let shown = events.compactMap { e -> String? in if case .token(_, let t) = e { return t } else { return nil } }.joined()
+        XCTAssertEqual(session.messages.last?.content, shown, "the partial answer is kept as it was shown")
+        XCTAssertEqual(session.messages.last?.role, .assistant)
+        _ = await collect(session.chat("Next", maxTokens: 2, sampler: greedy))
+        XCTAssertTrue(session.messages[1].content.hasSuffix(Session.interruptionMarker))
+        let text = session.tokenizer.decode(session.tokens)
+        XCTAssertTrue(text.contains("[interrupted by user]"), text)
+    }
+
+    func testSteerIsInjectedAtATokenBoundary() async throws {
+        let session = try makeSession(context: 4096)
+        var config = SamplerConfig()
+        config.seed = 3
+        config.temperature = 1.5
+        config.topK = 0; config.topP = 1; config.minP = 0
+        let events = await collect(session.chat("Start", maxTokens: 40, sampler: config)) { n in
+            if n == 2 { session.steer("Change course") }
+        }
+        let steered = events.compactMap { e -> (String, Int, Int)? in
+            if case .steered(let t, let p, let r) = e { return (t, p, r) } else { return nil }
+        }
+        XCTAssertEqual(steered.count, 1)
+        XCTAssertEqual(steered.first?.0, "Change course")
+        XCTAssertGreaterThan(steered.first?.2 ?? 0, 0, "the conversation so far is reused")
+        let own = session.tokenizer.encode(session.template.continuation(user: "Change course"), addBOS: false, parseSpecial: true).count
+        XCTAssertLessThanOrEqual(steered.first?.1 ?? 999, own + 1, "only the steer's own tokens are computed")
+        XCTAssertEqual(session.messages.map(\.role), [.user, .assistant, .user, .assistant])
+        XCTAssertEqual(session.messages[2].content, "Change course")
+    }
+
+    func testFullContextEndsTheTurnCleanly() async throws {
+        let session = try makeSession(context: 24)
+        let long = String(repeating: "word ", count: 40)
+        let events = await collect(session.chat(long, maxTokens: 10, sampler: greedy))
+        let (reason, stats) = try XCTUnwrap(finish(events))
+        XCTAssertEqual(reason, .contextFull)
+        XCTAssertNotNil(stats.message)
+
+        let short = try makeSession(context: 40)
+        let shortEvents = await collect(short.chat("Hi", maxTokens: 1000, sampler: .greedy))
+        let (r2, _) = try XCTUnwrap(finish(shortEvents))
+        XCTAssertTrue(r2 == .contextFull || r2 == .endOfSequence, "\(r2)")
+        XCTAssertLessThanOrEqual(short.tokens.count, 40)
+    }
+}

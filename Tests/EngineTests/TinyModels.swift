@@ -1,0 +1,219 @@
+import Foundation
+import GGUF
+
+/// Tiny random models of each architecture, written with the GGUF writer, and a naive reference forward
+/// pass (Double precision, nested arrays, no shared code with the engine) to check the engine against.
+struct TinyModel {
+    enum Arch: String { case llama, qwen2, gemma3 }
+    let arch: Arch
+    let d = 32, heads = 4, kvHeads = 2, ffn = 48, vocab = 260
+    var headDim: Int { arch == .gemma3 ? 16 : d / heads }
+    var layers: Int { arch == .gemma3 ? 7 : 2 }
+    let window = 4
+    let eps: Float = 1e-5
+    var ropeBase: Float { arch == .gemma3 ? 1_000_000 : 10_000 }
+    let localRopeBase: Float = 10_000
+    var tensors: [String: [Float]] = [:]
+    var shapes: [String: [Int]] = [:]  // ggml dims
+
+    init(_ arch: Arch, seed: UInt64 = 7) {
+        self.arch = arch
+        var rng = SplitMix64(seed: seed)
+        func random(_ n: Int, scale: Float) -> [Float] {
+            (0..<n).map { _ in (Float(rng.next() % 2_000_001) / 1_000_000 - 1) * scale }
+        }
+        func add(_ name: String, _ dims: [Int], scale: Float = 0.3, offset: Float = 0) {
+            tensors[name] = random(dims.reduce(1, *), scale: scale).map { $0 + offset }
+            shapes[name] = dims
+        }
+        let qDim = heads * headDim, kvDim = kvHeads * headDim
+        add("token_embd.weight", [d, vocab], scale: 1)
+        add("output_norm.weight", [d], scale: 0.2, offset: 1)
+        if arch == .qwen2 { add("output.weight", [d, vocab]) }
+        for l in 0..<layers {
+            let p = "blk.\(l)."
+            add(p + "attn_norm.weight", [d], scale: 0.2, offset: 1)
+            add(p + "attn_q.weight", [d, qDim])
+            add(p + "attn_k.weight", [d, kvDim])
+            add(p + "attn_v.weight", [d, kvDim])
+            add(p + "attn_output.weight", [qDim, d])
+            add(p + "ffn_norm.weight", [d], scale: 0.2, offset: 1)
+            add(p + "ffn_gate.weight", [d, ffn])
+            add(p + "ffn_up.weight", [d, ffn])
+            add(p + "ffn_down.weight", [ffn, d])
+            if arch == .qwen2 {
+                add(p + "attn_q.bias", [qDim]); add(p + "attn_k.bias", [kvDim]); add(p + "attn_v.bias", [kvDim])
+            }
+            if arch == .gemma3 {
+                add(p + "attn_q_norm.weight", [headDim], scale: 0.2, offset: 1)
+                add(p + "attn_k_norm.weight", [headDim], scale: 0.2, offset: 1)
+                add(p + "post_attention_norm.weight", [d], scale: 0.2, offset: 1)
+                add(p + "post_ffw_norm.weight", [d], scale: 0.2, offset: 1)
+            }
+        }
+    }
+
+    /// GPT-2's byte-to-character map, so that the tiny vocabulary is a valid byte-level BPE vocabulary.
+    static func byteLevelTokens() -> [String] {
+        var printable = Array(33...126) + Array(161...172) + Array(174...255)
+        var chars: [Int: Int] = [:]
+        for b in printable { chars[b] = b }
+        var n = 0
+        for b in 0..<256 where chars[b] == nil {
+            chars[b] = 256 + n
+            printable.append(b)
+            n += 1
+        }
+        return (0..<256).map { String(UnicodeScalar(UInt32(chars[$0]!))!) }
+    }
+
+    func write(to path: String) throws {
+        var w = GGUFWriter()
+        let a = arch.rawValue
+        w.set("general.architecture", .string(a))
+        w.set("general.name", .string("tiny-\(a)"))
+        w.set("\(a).block_count", .uint32(UInt32(layers)))
+        w.set("\(a).embedding_length", .uint32(UInt32(d)))
+        w.set("\(a).feed_forward_length", .uint32(UInt32(ffn)))
+        w.set("\(a).attention.head_count", .uint32(UInt32(heads)))
+        w.set("\(a).attention.head_count_kv", .uint32(UInt32(kvHeads)))
+        w.set("\(a).attention.layer_norm_rms_epsilon", .float32(eps))
+        w.set("\(a).rope.freq_base", .float32(ropeBase))
+        w.set("\(a).context_length", .uint32(64))
+        if arch == .gemma3 {
+            w.set("\(a).attention.key_length", .uint32(UInt32(headDim)))
+            w.set("\(a).attention.value_length", .uint32(UInt32(headDim)))
+            w.set("\(a).attention.sliding_window", .uint32(UInt32(window)))
+        }
+        let tokens = Self.byteLevelTokens() + ["<|im_start|>", "<|im_end|>", "<s>", "</s>"]
+        w.set("tokenizer.ggml.model", .string("gpt2"))
+        w.set("tokenizer.ggml.pre", .string("default"))
+        w.set("tokenizer.ggml.tokens", .array(elementType: .string, tokens.map { .string($0) }))
+        w.set("tokenizer.ggml.token_type", .array(elementType: .int32, tokens.indices.map { .int32($0 < 256 ? 1 : 3) }))
+        w.set("tokenizer.ggml.merges", .array(elementType: .string, []))
+        w.set("tokenizer.ggml.bos_token_id", .uint32(258))
+        w.set("tokenizer.ggml.eos_token_id", .uint32(257))
+        w.set("tokenizer.ggml.add_bos_token", .bool(false))
+        w.set("tokenizer.chat_template", .string("{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n'}}{% endfor %}"))
+        for name in tensors.keys.sorted() { w.addF32(name, dims: shapes[name]!, tensors[name]!) }
+        try Data(w.serialize()).write(to: URL(fileURLWithPath: path))
+    }
+
+    // MARK: naive reference
+
+    private func matrix(_ name: String) -> (rows: Int, cols: Int, at: (Int, Int) -> Double) {
+        let dims = shapes[name]!, data = tensors[name]!
+        return (dims[1], dims[0], { r, c in Double(data[r * dims[0] + c]) })
+    }
+
+    private func matvec(_ name: String, _ x: [Double]) -> [Double] {
+        let m = matrix(name)
+        return (0..<m.rows).map { r in (0..<m.cols).reduce(0.0) { $0 + m.at(r, $1) * x[$1] } }
+    }
+
+    private func rmsNorm(_ x: [Double], _ name: String) -> [Double] {
+        let w = tensors[name]!.map(Double.init)
+        let ms = x.reduce(0) { $0 + $1 * $1 } / Double(x.count)
+        let s = 1 / (ms + Double(eps)).squareRoot()
+        return x.indices.map { x[$0] * s * w[$0] }
+    }
+
+    private func rope(_ v: [Double], position: Int, base: Double) -> [Double] {
+        var out = v
+        let half = headDim / 2
+        for i in 0..<half {
+            let theta = Double(position) * pow(base, -2 * Double(i) / Double(headDim))
+            let (a, b) = arch == .llama ? (2 * i, 2 * i + 1) : (i, i + half)
+            out[a] = v[a] * cos(theta) - v[b] * sin(theta)
+            out[b] = v[a] * sin(theta) + v[b] * cos(theta)
+        }
+        return out
+    }
+
+    /// Logits (tokens, vocab) for the whole sequence, each position attending causally to those before it.
+    func referenceLogits(_ tokens: [Int32]) -> [[Double]] {
+        let embd = matrix("token_embd.weight")
+        var xs: [[Double]] = tokens.map { t in (0..<d).map { embd.at(Int(t), $0) } }
+        if arch == .gemma3 { xs = xs.map { $0.map { $0 * Double(d).squareRoot() } } }
+        let group = heads / kvHeads
+        for l in 0..<layers {
+            let p = "blk.\(l)."
+            let sliding = arch == .gemma3 && (l + 1) % 6 != 0
+            let base = Double(sliding ? localRopeBase : ropeBase)
+            var keys: [[[Double]]] = [], values: [[[Double]]] = []  // [position][kvHead][headDim]
+            var queries: [[[Double]]] = []
+            for (pos, x) in xs.enumerated() {
+                let h = rmsNorm(x, p + "attn_norm.weight")
+                var q = matvec(p + "attn_q.weight", h), k = matvec(p + "attn_k.weight", h), v = matvec(p + "attn_v.weight", h)
+                if arch == .qwen2 {
+                    q = zip(q, tensors[p + "attn_q.bias"]!).map { $0 + Double($1) }
+                    k = zip(k, tensors[p + "attn_k.bias"]!).map { $0 + Double($1) }
+                    v = zip(v, tensors[p + "attn_v.bias"]!).map { $0 + Double($1) }
+                }
+                var qh = (0..<heads).map { Array(q[($0 * headDim)..<(($0 + 1) * headDim)]) }
+                var kh = (0..<kvHeads).map { Array(k[($0 * headDim)..<(($0 + 1) * headDim)]) }
+                let vh = (0..<kvHeads).map { Array(v[($0 * headDim)..<(($0 + 1) * headDim)]) }
+                if arch == .gemma3 {
+                    qh = qh.map { rmsNorm($0, p + "attn_q_norm.weight") }
+                    kh = kh.map { rmsNorm($0, p + "attn_k_norm.weight") }
+                }
+                queries.append(qh.map { rope($0, position: pos, base: base) })
+                keys.append(kh.map { rope($0, position: pos, base: base) })
+                values.append(vh)
+            }
+            for pos in xs.indices {
+                var attn: [Double] = []
+                for hIndex in 0..<heads {
+                    let kv = hIndex / group
+                    let first = sliding ? max(0, pos - window + 1) : 0
+                    let scores = (first...pos).map { j in
+                        zip(queries[pos][hIndex], keys[j][kv]).reduce(0) { $0 + $1.0 * $1.1 } / Double(headDim).squareRoot()
+                    }
+                    let m = scores.max()!
+                    let e = scores.map { exp($0 - m) }
+                    let sum = e.reduce(0, +)
+                    var o = [Double](repeating: 0, count: headDim)
+                    for (i, j) in (first...pos).enumerated() {
+                        for c in 0..<headDim { o[c] += e[i] / sum * values[j][kv][c] }
+                    }
+                    attn += o
+                }
+                var out = matvec(p + "attn_output.weight", attn)
+                if arch == .gemma3 { out = rmsNorm(out, p + "post_attention_norm.weight") }
+                xs[pos] = zip(xs[pos], out).map(+)
+            }
+            for pos in xs.indices {
+                let h = rmsNorm(xs[pos], p + "ffn_norm.weight")
+                let g = matvec(p + "ffn_gate.weight", h), u = matvec(p + "ffn_up.weight", h)
+                let act: [Double] = zip(g, u).map { g, u in
+                    arch == .gemma3
+                        ? 0.5 * g * (1 + tanh((2 / Double.pi).squareRoot() * (g + 0.044715 * g * g * g))) * u
+                        : g / (1 + exp(-g)) * u
+                }
+                var out = matvec(p + "ffn_down.weight", act)
+                if arch == .gemma3 { out = rmsNorm(out, p + "post_ffw_norm.weight") }
+                xs[pos] = zip(xs[pos], out).map(+)
+            }
+        }
+        let head = arch == .qwen2 ? "output.weight" : "token_embd.weight"
+        return xs.map { matvec(head, rmsNorm($0, "output_norm.weight")) }
+    }
+}
+
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func temporaryPath(_ name: String) -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wafer-engine-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.appendingPathComponent(name).path
+}
