@@ -26,6 +26,12 @@ static inline __attribute__((always_inline)) float FN(hsum)(__m256 v) {
     return _mm_cvtss_f32(x);
 }
 
+static inline __attribute__((always_inline)) float FN(half)(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
 // 16 bytes of nibbles -> 32 bytes: low nibbles (elements 0..15) then high nibbles (16..31).
 static inline __attribute__((always_inline)) __m256i FN(nibbles)(const uint8_t *p) {
     __m128i q = _mm_loadu_si128((const __m128i *)p);
@@ -48,45 +54,57 @@ static inline __attribute__((always_inline)) __m256i FN(bits16)(const uint8_t *p
 static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uint8_t *w, const int8_t *qs,
         const float *d, const float *s, long n, const int NT, float *out, long ldy) {
     const long units = n / 32;
-    __m256 acc[NTMAX];
-    float macc[NTMAX];
-    for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); macc[t] = 0; }
+    // Two accumulators per token (even and odd units) to halve the FMA dependency chains.
+    __m256 acc[NTMAX][2];
+    float macc[NTMAX][2];
+    for (int t = 0; t < NT; t++) {
+        acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+        macc[t][0] = macc[t][1] = 0;
+    }
 
 // Accumulate unsigned unit j with weights wv, weight scale dw, weight min mw.
 #define UNIT_U(wv, dw, mw, j) do { \
         for (int t = 0; t < NT; t++) { \
             const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * (j))); \
             const __m256 p = _mm256_cvtepi32_ps(FN(dot8)((wv), a)); \
-            acc[t] = _mm256_fmadd_ps(p, _mm256_set1_ps((dw) * d[t * units + (j)]), acc[t]); \
-            macc[t] += (mw) * s[t * units + (j)]; \
+            acc[t][(j) & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps((dw) * d[t * units + (j)]), acc[t][(j) & 1]); \
+            macc[t][(j) & 1] += (mw) * s[t * units + (j)]; \
         } } while (0)
 
     switch (type) {
     case CK_Q4_0: case CK_Q4_1: {
         const int has_min = type == CK_Q4_1;
         const long size = has_min ? 20 : 18;
-        for (long j = 0; j < units; j++, w += size) {
-            const float dw = ck_half(w), mw = has_min ? ck_half(w + 2) : -8 * dw;
-            const __m256i wv = FN(nibbles)(w + (has_min ? 4 : 2));
-            UNIT_U(wv, dw, mw, j);
-        }
+#define Q4UNIT(j) do { \
+            const float dw = FN(half)(w), mw = has_min ? FN(half)(w + 2) : -8 * dw; \
+            const __m256i wv = FN(nibbles)(w + (has_min ? 4 : 2)); \
+            UNIT_U(wv, dw, mw, j); \
+            w += size; } while (0)
+        long j = 0;
+        for (; j + 2 <= units; j += 2) { Q4UNIT(j); Q4UNIT(j + 1); }
+        if (j < units) Q4UNIT(j);
+#undef Q4UNIT
         break;
     }
     case CK_Q5_0: case CK_Q5_1: {
         const int has_min = type == CK_Q5_1;
         const long size = has_min ? 24 : 22;
-        for (long j = 0; j < units; j++, w += size) {
-            const float dw = ck_half(w), mw = has_min ? ck_half(w + 2) : -16 * dw;
-            const __m256i wv = _mm256_or_si256(FN(nibbles)(w + (has_min ? 8 : 6)), FN(bits16)(w + (has_min ? 4 : 2)));
-            UNIT_U(wv, dw, mw, j);
-        }
+#define Q5UNIT(j) do { \
+            const float dw = FN(half)(w), mw = has_min ? FN(half)(w + 2) : -16 * dw; \
+            const __m256i wv = _mm256_or_si256(FN(nibbles)(w + (has_min ? 8 : 6)), FN(bits16)(w + (has_min ? 4 : 2))); \
+            UNIT_U(wv, dw, mw, j); \
+            w += size; } while (0)
+        long j = 0;
+        for (; j + 2 <= units; j += 2) { Q5UNIT(j); Q5UNIT(j + 1); }
+        if (j < units) Q5UNIT(j);
+#undef Q5UNIT
         break;
     }
     case CK_Q4_K: case CK_Q5_K: {
         const int five = type == CK_Q5_K;
         const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
         for (long b = 0; b < units / 8; b++, w += five ? 176 : 144) {
-            const float d0 = ck_half(w), dmin = ck_half(w + 2);
+            const float d0 = FN(half)(w), dmin = FN(half)(w + 2);
             const uint8_t *scales = w + 4, *q = w + (five ? 48 : 16);
             const __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
             for (int g = 0; g < 4; g++) {
@@ -107,22 +125,27 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
         }
         break;
     }
-    case CK_Q8_0:
-        for (long j = 0; j < units; j++, w += 34) {
-            const float dw = ck_half(w);
-            const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2));
-            const __m256i wabs = _mm256_sign_epi8(wv, wv);
-            for (int t = 0; t < NT; t++) {
-                const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * j));
-                const __m256 p = _mm256_cvtepi32_ps(FN(dot8)(wabs, _mm256_sign_epi8(a, wv)));
-                acc[t] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * d[t * units + j]), acc[t]);
-            }
-        }
+    case CK_Q8_0: {
+#define Q8UNIT(j) do { \
+            const float dw = FN(half)(w); \
+            const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2)); \
+            const __m256i wabs = _mm256_sign_epi8(wv, wv); \
+            for (int t = 0; t < NT; t++) { \
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * (j))); \
+                const __m256 p = _mm256_cvtepi32_ps(FN(dot8)(wabs, _mm256_sign_epi8(a, wv))); \
+                acc[t][(j) & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * d[t * units + (j)]), acc[t][(j) & 1]); \
+            } \
+            w += 34; } while (0)
+        long j = 0;
+        for (; j + 2 <= units; j += 2) { Q8UNIT(j); Q8UNIT(j + 1); }
+        if (j < units) Q8UNIT(j);
+#undef Q8UNIT
         break;
+    }
     case CK_Q6_K: {
         const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
         for (long b = 0; b < units / 8; b++, w += 210) {
-            const float dw = ck_half(w + 208);
+            const float dw = FN(half)(w + 208);
             for (int h = 0; h < 2; h++) {
                 const uint8_t *ql = w + 64 * h, *qhp = w + 128 + 32 * h;
                 const int8_t *sc = (const int8_t *)(w + 192 + 8 * h);
@@ -144,7 +167,7 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
                     for (int t = 0; t < NT; t++) {
                         const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * j));
                         const __m256 p = _mm256_cvtepi32_ps(FN(dot8)(wabs, _mm256_sign_epi8(a, wv)));
-                        acc[t] = _mm256_fmadd_ps(p, _mm256_mul_ps(scale, _mm256_set1_ps(d[t * units + j])), acc[t]);
+                        acc[t][k & 1] = _mm256_fmadd_ps(p, _mm256_mul_ps(scale, _mm256_set1_ps(d[t * units + j])), acc[t][k & 1]);
                     }
                 }
             }
@@ -153,22 +176,41 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
     }
     }
 #undef UNIT_U
-    for (int t = 0; t < NT; t++) out[t * ldy] = FN(hsum)(acc[t]) + macc[t];
+    for (int t = 0; t < NT; t++)
+        out[t * ldy] = FN(hsum)(_mm256_add_ps(acc[t][0], acc[t][1])) + (macc[t][0] + macc[t][1]);
 }
+
+// The type is a constant in each expansion, so row_q8's switch folds away.
+// Token groups of 4 outside, rows inside: one group's activations (4 x n bytes) stay in L1 while the
+// tile's rows stream past them.
+#define ROWS(TYPE) do { \
+    int t = 0; \
+    for (; t + 4 <= nt; t += 4) \
+        for (int r = 0; r < nr; r++) \
+            FN(row_q8)(TYPE, (const uint8_t *)w + r * rowBytes, qs + t * n, d + t * units, s + t * units, n, 4, \
+                       y + t * ldy + r, ldy); \
+    for (int r = 0; r < nr; r++) { \
+        const uint8_t *row = (const uint8_t *)w + r * rowBytes; \
+        switch (nt - t) { \
+        case 3: FN(row_q8)(TYPE, row, qs + t * n, d + t * units, s + t * units, n, 3, y + t * ldy + r, ldy); break; \
+        case 2: FN(row_q8)(TYPE, row, qs + t * n, d + t * units, s + t * units, n, 2, y + t * ldy + r, ldy); break; \
+        case 1: FN(row_q8)(TYPE, row, qs + t * n, d + t * units, s + t * units, n, 1, y + t * ldy + r, ldy); break; \
+        } \
+    } } while (0)
 
 void FN(ck_gemm_q8)(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                     const float *s, long n, int nt, float *y, long ldy) {
     const long units = n / 32;
-    for (int r = 0; r < nr; r++) {
-        const uint8_t *row = (const uint8_t *)w + r * rowBytes;
-        int t = 0;
-        for (; t + 4 <= nt; t += 4)
-            FN(row_q8)(type, row, qs + t * n, d + t * units, s + t * units, n, 4, y + t * ldy + r, ldy);
-        switch (nt - t) {
-        case 3: FN(row_q8)(type, row, qs + t * n, d + t * units, s + t * units, n, 3, y + t * ldy + r, ldy); break;
-        case 2: FN(row_q8)(type, row, qs + t * n, d + t * units, s + t * units, n, 2, y + t * ldy + r, ldy); break;
-        case 1: FN(row_q8)(type, row, qs + t * n, d + t * units, s + t * units, n, 1, y + t * ldy + r, ldy); break;
-        }
+    switch (type) {
+    case CK_Q4_0: ROWS(CK_Q4_0); break;
+    case CK_Q4_1: ROWS(CK_Q4_1); break;
+    case CK_Q5_0: ROWS(CK_Q5_0); break;
+    case CK_Q5_1: ROWS(CK_Q5_1); break;
+    case CK_Q8_0: ROWS(CK_Q8_0); break;
+    case CK_Q4_K: ROWS(CK_Q4_K); break;
+    case CK_Q5_K: ROWS(CK_Q5_K); break;
+    case CK_Q6_K: ROWS(CK_Q6_K); break;
     }
 }
+#undef ROWS
 #undef NTMAX
