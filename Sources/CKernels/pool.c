@@ -20,14 +20,16 @@
 struct ck_pool {
     int threads;
     pthread_t *workers;
-    // The current job, written only while all workers are idle.
+    // The current job. Written by the caller before it publishes a new generation in `work`.
     ck_task_fn fn;
     void *ctx;
     long count;
-    _Alignas(64) atomic_long next;       // next index to hand out
-    _Alignas(64) atomic_int pending;     // workers not yet done with this generation
-    _Alignas(64) atomic_uint generation; // bumped once per job
-    atomic_int sleepers;
+    // generation << 32 | next index to hand out. Claiming an index is a compare-and-swap on this word,
+    // so a worker that wakes late (after the job ended) fails to claim anything and never touches a
+    // finished job: the caller waits only for the indices, not for every worker to check in.
+    _Alignas(64) _Atomic uint64_t work;
+    _Alignas(64) atomic_long done;       // indices finished in the current job
+    _Alignas(64) atomic_int sleepers;
     atomic_int quit;
     pthread_mutex_t mutex;
     pthread_cond_t wake;
@@ -51,24 +53,34 @@ static long now_ns(void) {
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-static void run_indices(ck_pool *p) {
-    const long count = p->count;
+static inline uint32_t generation_of(uint64_t word) { return (uint32_t)(word >> 32); }
+
+// Claims and runs indices of generation `gen` until none are left (or the job is no longer `gen`).
+static void run_indices(ck_pool *p, uint32_t gen) {
+    uint64_t word = atomic_load_explicit(&p->work, memory_order_acquire);
     for (;;) {
-        long i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (i >= count) break;
-        p->fn(p->ctx, i);
+        if (generation_of(word) != gen) return;
+        const long index = (long)(uint32_t)word;
+        const long count = p->count;  // valid: the job cannot end while `index` is unclaimed
+        if (index >= count) return;
+        if (atomic_compare_exchange_weak_explicit(&p->work, &word, word + 1, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            p->fn(p->ctx, index);
+            atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+            word = atomic_load_explicit(&p->work, memory_order_acquire);
+        }
     }
 }
 
 static void *worker_main(void *arg) {
     ck_pool *p = arg;
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
         // Wait for a new generation: spin, then sleep.
         long start = now_ns(), limit = spin_ns();
-        unsigned gen;
+        uint32_t gen;
         int spins = 0;
-        while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen) {
+        while ((gen = generation_of(atomic_load_explicit(&p->work, memory_order_acquire))) == seen) {
             CK_PAUSE();
             if (++spins == 256) {
                 spins = 0;
@@ -76,7 +88,7 @@ static void *worker_main(void *arg) {
                 if (now_ns() - start > limit) {
                     pthread_mutex_lock(&p->mutex);
                     atomic_fetch_add(&p->sleepers, 1);
-                    while (atomic_load(&p->generation) == seen && !atomic_load(&p->quit))
+                    while (generation_of(atomic_load(&p->work)) == seen && !atomic_load(&p->quit))
                         pthread_cond_wait(&p->wake, &p->mutex);
                     atomic_fetch_sub(&p->sleepers, 1);
                     pthread_mutex_unlock(&p->mutex);
@@ -86,8 +98,7 @@ static void *worker_main(void *arg) {
         }
         seen = gen;
         if (atomic_load_explicit(&p->quit, memory_order_acquire)) return NULL;
-        run_indices(p);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        run_indices(p, gen);
     }
 }
 
@@ -107,7 +118,7 @@ ck_pool *ck_pool_create(int threads) {
 void ck_pool_destroy(ck_pool *p) {
     if (!p) return;
     atomic_store(&p->quit, 1);
-    atomic_fetch_add(&p->generation, 1);
+    atomic_fetch_add(&p->work, (uint64_t)1 << 32);
     pthread_mutex_lock(&p->mutex);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mutex);
@@ -129,18 +140,18 @@ void ck_pool_run(ck_pool *p, long count, ck_task_fn fn, void *ctx) {
     p->fn = fn;
     p->ctx = ctx;
     p->count = count;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->pending, p->threads - 1, memory_order_relaxed);
-    atomic_fetch_add(&p->generation, 1); // seq_cst: publishes the job, ordered before reading sleepers
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    const uint32_t gen = generation_of(atomic_load_explicit(&p->work, memory_order_relaxed)) + 1;
+    atomic_store(&p->work, (uint64_t)gen << 32);  // seq_cst: publishes the job, ordered before reading sleepers
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mutex);
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mutex);
     }
-    run_indices(p);
+    run_indices(p, gen);
     int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
+    while (atomic_load_explicit(&p->done, memory_order_acquire) != count) {
         CK_PAUSE();
-        if (++spins > 4096) { sched_yield(); spins = 0; }
+        if (++spins > 1024) { sched_yield(); spins = 0; }
     }
 }

@@ -37,26 +37,90 @@ public enum Kernels {
 
     // MARK: Fast paths
 
+    /// Which kernels run: the best the CPU supports unless lowered (tests compare levels; the environment
+    /// variable WAFER_SIMD=scalar|avx2 lowers it at startup).
+    public enum SIMDLevel: Int, Sendable, CaseIterable {
+        case scalar = 0, avx2 = 1, avx512vnni = 2
+    }
+
+    /// The level in use. Setting it is capped at what the CPU supports; not for use while kernels run.
+    public static var simdLevel: SIMDLevel {
+        get { SIMDLevel(rawValue: Int(ck_cpu_level())) ?? .scalar }
+        set { _ = ck_set_level(Int32(newValue.rawValue)) }
+    }
+
     /// Same as dequantizeReference, vectorised.
     public static func dequantize(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-        Reference.dequantize(type, src, dst, count: count)
+        check(type, count)
+        ck_dequantize(Int32(type.rawValue), src, dst, count)
     }
 
     /// Same as dotReference up to float rounding (float activations, no activation quantization).
     public static func dot(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
-        Reference.dot(type, row, x, count: count)
+        check(type, count)
+        return ck_dot_f32(Int32(type.rawValue), row, x, count)
     }
 
     /// y (tokens, w.rows) = x (tokens, w.cols) @ W^T, row-major; parallel over the pool.
+    ///
+    /// Quantized weights: x is first quantized to 8-bit blocks of 32 (scale amax/127, as llama.cpp's Q8_0),
+    /// then each output is an integer dot product; results match matmulReference to about 1e-4 relative
+    /// (the activation quantization error, as in llama.cpp). F32/F16/BF16 weights use float activations.
+    /// Work is split into tiles of rows x tokens so a tile's weight rows stay in cache across its tokens.
     public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        let chunk = 16
-        let chunks = (w.rows + chunk - 1) / chunk
-        pool.parallelFor(chunks) { c in
-            for r in (c * chunk)..<min(w.rows, (c + 1) * chunk) {
-                for t in 0..<tokens {
-                    y[t * w.rows + r] = Reference.dot(w.type, w.row(r), x + t * w.cols, count: w.cols)
+        check(w.type, w.cols)
+        guard tokens > 0, w.rows > 0 else { return }
+        let type = Int32(w.type.rawValue)
+        let rowsPerTask = rowTile(rows: w.rows, threads: pool.threadCount)
+        let rowTasks = (w.rows + rowsPerTask - 1) / rowsPerTask
+
+        if w.type == .f32 || w.type == .f16 || w.type == .bf16 {
+            pool.parallelFor(rowTasks) { task in
+                for r in (task * rowsPerTask)..<min(w.rows, (task + 1) * rowsPerTask) {
+                    for t in 0..<tokens {
+                        y[t * w.rows + r] = ck_dot_f32(type, w.row(r), x + t * w.cols, w.cols)
+                    }
                 }
             }
+            return
         }
+
+        // Scratch: x quantized, tokens * cols int8, then d and s, tokens * cols / 32 floats each.
+        let units = tokens * w.cols / 32
+        let bytes = tokens * w.cols + 8 * units + 64
+        pool.withScratch(bytes: bytes) { scratch in
+            let qs = scratch.assumingMemoryBound(to: Int8.self)
+            let dBase = (scratch + ((tokens * w.cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
+            let sBase = dBase + units
+            let unitsPerToken = w.cols / 32
+            // Quantize x: one token per index.
+            let quantize: (Int) -> Void = { t in
+                ck_quantize_q8(x + t * w.cols, w.cols,
+                               ck_q8(qs: qs + t * w.cols, d: dBase + t * unitsPerToken, s: sBase + t * unitsPerToken))
+            }
+            if tokens == 1 { quantize(0) } else { pool.run(tokens, quantize) }
+
+            // Tiles: rowsPerTask rows x up to tokenTile tokens.
+            let tokenTile = 64
+            let tokenTiles = (tokens + tokenTile - 1) / tokenTile
+            pool.run(rowTasks * tokenTiles) { task in
+                let r0 = (task / tokenTiles) * rowsPerTask, t0 = (task % tokenTiles) * tokenTile
+                let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
+                ck_gemm_q8_tile(type, w.row(r0), w.rowBytes, Int32(nr),
+                                qs + t0 * w.cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
+                                w.cols, Int32(nt), y + t0 * w.rows + r0, w.rows)
+            }
+        }
+    }
+
+    /// Rows per task: small enough for about 8 tasks per thread (load balance), at most 64.
+    static func rowTile(rows: Int, threads: Int) -> Int {
+        let target = rows / max(1, 8 * threads)
+        return max(4, min(64, target & ~3))
+    }
+
+    @inline(__always) static func check(_ type: GGMLType, _ count: Int) {
+        precondition(isSupported(type), "Kernels: unsupported tensor type \(type)")
+        precondition(count % type.blockSize == 0, "Kernels: \(count) elements is not a whole number of \(type) blocks")
     }
 }

@@ -15,7 +15,7 @@ public enum Calibration {
     public static let fittedAlpha = 1.0
     public static let fittedBeta = 1.0
     public static let fittedMacsPerCycle = 4.368
-    public static let fittedOverhead = 298.19
+    public static let fittedOverhead = 299.82
 
     public static var fitted: FittedParameters {
         FittedParameters(alpha: fittedAlpha, beta: fittedBeta, macsPerCycle: fittedMacsPerCycle, opOverheadCycles: fittedOverhead)

@@ -76,14 +76,6 @@ public enum CommModel {
         return levels
     }
 
-    /// Index (0-based, along the line) of the PE holding the reduced vector after a K-tree.
-    public static func kTreeRoot(n: Int, k: Int) -> Int {
-        var root = 0
-        for level in kTreeLevels(n: n, k: k) {
-            root += (level.groupSize - 1) / 2 * level.spacing
-        }
-        return root
-    }
 
     /// Allreduce of `bytes` along a line of `n` PEs: afterwards every PE of the line holds the sum.
     public static func allreduce(n: Int, bytes: Int, _ algorithm: Allreduce, _ m: MachineConfig) -> CommCost {
@@ -91,15 +83,30 @@ public enum CommModel {
         let ser = serialization(bytes, m)
         switch algorithm {
         case .kTree(let k):
+            // K phases, each after the previous one has finished on the whole line (so phases never
+            // contend for links); within a phase the slowest chain sets the pace: groups reduce from
+            // both ends toward their middle member, one hop span, one serialization and one routing
+            // step per message.
             var cost = CommCost()
+            var positions = Array(0..<n)
             for level in kTreeLevels(n: n, k: k) {
-                // The largest group at this level sets the pace: chains from both ends to the middle.
-                let steps = Double(level.groupSize / 2)
-                cost.hops += steps * Double(level.spacing)
-                cost.routingSteps += steps
-                cost.serialization += steps * ser
+                var slowest = CommCost()
+                var next: [Int] = []
+                var s = 0
+                while s < positions.count {
+                    let size = min(level.groupSize, positions.count - s)
+                    let root = (size - 1) / 2
+                    let left = CommCost(hops: Double(positions[s + root] - positions[s]), routingSteps: Double(root), serialization: Double(root) * ser)
+                    let right = CommCost(hops: Double(positions[s + size - 1] - positions[s + root]), routingSteps: Double(size - 1 - root),
+                                         serialization: Double(size - 1 - root) * ser)
+                    for side in [left, right] where side.cycles(m) > slowest.cycles(m) { slowest = side }
+                    next.append(positions[s + root])
+                    s += size
+                }
+                cost = cost + slowest
+                positions = next
             }
-            let root = kTreeRoot(n: n, k: k)
+            let root = positions[0]
             cost.hops += Double(max(root, n - 1 - root))  // multicast back out
             cost.serialization += ser
             return cost
@@ -108,10 +115,21 @@ public enum CommModel {
             return CommCost(hops: Double(2 * (n - 1)), routingSteps: Double(n - 1), serialization: 2 * ser)
         case .ring:
             let chunk = serialization((bytes + n - 1) / n, m)
+            // A folded ring on a line is 2(n-1) hops long over n edges; the steps go round it.
             let steps = Double(2 * (n - 1))
-            return CommCost(hops: 2 * steps, routingSteps: steps, serialization: steps * chunk)
+            return CommCost(hops: steps * steps / Double(n), routingSteps: steps, serialization: steps * chunk)
         }
     }
+}
+
+/// A collective of an op: `count` allreduces, one after another, of `bytes` over segments of `n`
+/// consecutive PEs of every row (`horizontal`) or every column; or one neighbour shift.
+public struct Collective: Sendable, Equatable {
+    public var n: Int
+    public var bytes: Int
+    public var horizontal: Bool
+    public var count: Int = 1
+    public var neighbourShift = false
 }
 
 /// The modelled cost of one op of a decode step.
@@ -128,6 +146,8 @@ public struct OpCost: Sendable, Equatable {
     /// Ops with the same group id are independent and overlap: the next op's compute runs while the
     /// previous op's partial sums travel (PLMR's P).
     public var overlapGroup: Int?
+    /// The collective behind `comm`, for the event-level simulator.
+    public var collective: Collective?
 
     public var totalCycles: Double { computeCycles + commCycles + overheadCycles }
 }
@@ -153,7 +173,8 @@ public struct DecodeCostModel: Sendable {
         let compute = (macs / machine.macsPerCycle).rounded(.up)
         let comm = CommModel.allreduce(n: a, bytes: ceilDiv(outputs, b) * machine.activationBytes, allreduce, machine)
         return OpCost(name: name, region: region, grid: grid, computeCycles: compute, comm: comm,
-                      commCycles: comm.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: group)
+                      commCycles: comm.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: group,
+                      collective: Collective(n: a, bytes: ceilDiv(outputs, b) * machine.activationBytes, horizontal: inputOnColumns))
     }
 
     /// An element-wise op on `elements` values split over `split` PEs, with `transcendental` costly
@@ -168,7 +189,9 @@ public struct DecodeCostModel: Sendable {
             comm = comm + CommModel.allreduce(n: reduceOver, bytes: 4, allreduce, machine)
         }
         return OpCost(name: name, region: region, grid: grid, computeCycles: compute, comm: comm,
-                      commCycles: comm.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: nil)
+                      commCycles: comm.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: nil,
+                      collective: reductions > 0 && reduceOver > 1
+                        ? Collective(n: reduceOver, bytes: 4, horizontal: split == grid.columns, count: reductions) : nil)
     }
 
     /// The ops of one decode layer on a `grid` region with `context` cached positions.
@@ -192,7 +215,8 @@ public struct DecodeCostModel: Sendable {
         let kvBytes = 2 * ceilDiv(s.kvDim, r) * machine.activationBytes
         let shift = CommCost(hops: 1, routingSteps: 1, serialization: CommModel.serialization(kvBytes, machine))
         ops.append(OpCost(name: "kv_shift", region: "layer", grid: grid, computeCycles: 0, comm: shift,
-                          commCycles: shift.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: nil))
+                          commCycles: shift.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: nil,
+                          collective: Collective(n: 2, bytes: kvBytes, horizontal: true, neighbourShift: true)))
         // Scores: each PE dots its positions (context / c) with its head dimensions (qDim / r).
         // With h heads over r rows, a head's dimensions span max(1, r / h) rows: a segmented allreduce.
         let positions = ceilDiv(context, c)
@@ -201,13 +225,15 @@ public struct DecodeCostModel: Sendable {
         let qkMacs = Double(positions * ceilDiv(s.qDim, r))
         let qkComm = CommModel.allreduce(n: rowsPerHead, bytes: positions * headsPerRowSegment * machine.activationBytes, allreduce, machine)
         ops.append(OpCost(name: "attn_scores", region: "layer", grid: grid, computeCycles: (qkMacs / machine.macsPerCycle).rounded(.up),
-                          comm: qkComm, commCycles: qkComm.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: nil))
+                          comm: qkComm, commCycles: qkComm.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: nil,
+                          collective: Collective(n: rowsPerHead, bytes: positions * headsPerRowSegment * machine.activationBytes, horizontal: false)))
         ops.append(elementwise(name: "softmax", elements: context * headsPerRowSegment, split: c, grid: grid, opsPerElement: 2,
                                transcendental: context * headsPerRowSegment, reduceOver: c, reductions: 2))
         let avMacs = Double(positions * ceilDiv(s.qDim, r))
         let avComm = CommModel.allreduce(n: c, bytes: ceilDiv(s.qDim, r) * machine.activationBytes, allreduce, machine)
         ops.append(OpCost(name: "attn_values", region: "layer", grid: grid, computeCycles: (avMacs / machine.macsPerCycle).rounded(.up),
-                          comm: avComm, commCycles: avComm.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: nil))
+                          comm: avComm, commCycles: avComm.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: nil,
+                          collective: Collective(n: c, bytes: ceilDiv(s.qDim, r) * machine.activationBytes, horizontal: true)))
         if let o = s.matrix(.o) {
             ops.append(gemv(name: o.name, inputs: o.inputs, outputs: o.outputs, grid: grid, inputOnColumns: false))
         }

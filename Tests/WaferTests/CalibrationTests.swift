@@ -42,3 +42,11 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(best / 840, 1, accuracy: 0.25, "\(best)")
     }
 }
+
+final class CalibrationPrintTests: XCTestCase {
+    func testPrintReport() {
+        let p = Calibration.fit()
+        print(String(format: "FIT alpha %.4f beta %.4f macs %.4f overhead %.3f loss %.5f", p.alpha, p.beta, p.macsPerCycle, p.opOverheadCycles, Calibration.loss(p)))
+        for row in Calibration.report(machine: .wse2) { print("ROW", row.label, row.modeled, row.published ?? -1) }
+    }
+}

@@ -1,0 +1,67 @@
+// Shared between the C files of CKernels; not part of the module's interface.
+#ifndef CKERNELS_INTERNAL_H
+#define CKERNELS_INTERNAL_H
+#include "include/ckernels.h"
+#include <string.h>
+
+// ggml type ids (GGMLType raw values).
+enum { CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8,
+       CK_Q4_K = 12, CK_Q5_K = 13, CK_Q6_K = 14, CK_BF16 = 30 };
+
+static inline long ck_block_size(int type) {
+    switch (type) {
+    case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 256;
+    case CK_F32: case CK_F16: case CK_BF16: return 1;
+    default: return 32;
+    }
+}
+
+static inline long ck_type_size(int type) {
+    switch (type) {
+    case CK_F32: return 4;
+    case CK_F16: case CK_BF16: return 2;
+    case CK_Q4_0: return 18;
+    case CK_Q4_1: return 20;
+    case CK_Q5_0: return 22;
+    case CK_Q5_1: return 24;
+    case CK_Q8_0: return 34;
+    case CK_Q4_K: return 144;
+    case CK_Q5_K: return 176;
+    case CK_Q6_K: return 210;
+    default: return 0;
+    }
+}
+
+float ck_half_to_float(uint16_t h);
+static inline float ck_half(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return ck_half_to_float(h);
+}
+
+// Scale and min of sub-block j of a Q4_K/Q5_K block (see Reference.swift).
+static inline void ck_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+void ck_dequantize_block(int type, const uint8_t *b, float *y);
+void ck_quantize_q8_scalar(const float *x, long n, ck_q8 out);
+void ck_dequantize_scalar(int type, const void *row, float *y, long n);
+float ck_dot_f32_scalar(int type, const void *row, const float *x, long n);
+float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n);
+
+#if defined(__x86_64__)
+void ck_quantize_q8_avx2(const float *x, long n, ck_q8 out);
+float ck_dot_f32_avx2(int type, const void *row, const float *x, long n);
+void ck_gemm_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                     const float *s, long n, int nt, float *y, long ldy);
+void ck_gemm_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                     const float *s, long n, int nt, float *y, long ldy);
+#endif
+#endif
