@@ -310,7 +310,7 @@ private func reduceChat(_ s: inout AppState, _ event: ChatEvent, _ effects: inou
         if s.stats.ttftMs == nil { s.stats.ttftMs = ms }
     case .text(let t):
         ensureStreaming(&s)
-        s.transcript[s.streamingIndex!].text += t
+        s.transcript[s.streamingIndex!].append(t)
     case .steered(let text, let prefill, let reused):
         if let i = s.pending.firstIndex(where: { $0.kind == .steer && $0.text == text })
             ?? s.pending.firstIndex(where: { $0.kind == .steer }) {
@@ -318,7 +318,7 @@ private func reduceChat(_ s: inout AppState, _ event: ChatEvent, _ effects: inou
         }
         s.lastPrefillTokens = prefill
         s.lastReusedTokens = reused
-        if let i = s.streamingIndex, s.transcript[i].text.isEmpty { s.transcript.remove(at: i) }
+        if let i = s.streamingIndex, s.transcript[i].isEmpty { s.transcript.remove(at: i) }
         s.transcript.append(Message(.steer, text))
         s.transcript.append(Message(.assistant, ""))
         s.streamingIndex = s.transcript.count - 1
@@ -328,7 +328,7 @@ private func reduceChat(_ s: inout AppState, _ event: ChatEvent, _ effects: inou
         mergeStats(&s, st)
         if let i = s.streamingIndex {
             if reason == .interrupted { s.transcript[i].interrupted = true }
-            if s.transcript[i].text.isEmpty && reason != .interrupted { s.transcript.remove(at: i) }
+            if s.transcript[i].isEmpty && reason != .interrupted { s.transcript.remove(at: i) }
         }
         switch reason {
         case .error:
