@@ -30,6 +30,7 @@ public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
                 var stats = ChatStats()
                 stats.modeledDecodeTokensPerSecond = modeled?()
                 var lastFlush = Date()
+                var firstTokenAt: Date?
                 for await event in events {
                     switch event {
                     case .prefilled(let prefill, let reused, let ms):
@@ -38,6 +39,7 @@ public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
                         continuation.yield(.started(prefillTokens: prefill, reusedTokens: reused))
                     case .firstToken(let ms):
                         stats.ttftMs = stats.ttftMs ?? ms
+                        firstTokenAt = firstTokenAt ?? Date()
                         continuation.yield(.firstToken(ttftMs: ms))
                     case .token(_, let text):
                         stats.generatedTokens += 1
@@ -45,6 +47,9 @@ public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
                         if Date().timeIntervalSince(lastFlush) > 0.25 {
                             lastFlush = Date()
                             stats.contextUsed = self.session.contextUsed
+                            if let first = firstTokenAt, stats.generatedTokens > 1 {
+                                stats.decodeTokensPerSecond = Double(stats.generatedTokens - 1) / Date().timeIntervalSince(first)
+                            }
                             continuation.yield(.stats(stats))
                         }
                     case .steered(let text, let prefill, let reused):

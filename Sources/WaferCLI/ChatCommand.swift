@@ -1,4 +1,5 @@
 import ArgumentParser
+import Assistant
 import Engine
 import Foundation
 
@@ -31,7 +32,16 @@ struct ChatCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let prompt else {
-            throw CLIError.failed("the interactive terminal interface is not in this build yet; use -p TEXT")
+            let session = try engine.makeSession()
+            let name = URL(fileURLWithPath: session.model.gguf.path).deletingPathExtension().lastPathComponent
+            let backend = EngineChatBackend(session: session, modelName: name,
+                                            backendName: session.transformer.backend.name, sampler: sampling.config)
+            do {
+                try await runInteractive(backend: backend, trace: trace)
+            } catch {
+                throw CLIError.failed("\(error)")
+            }
+            return
         }
         try await runPrompt(prompt)
     }
