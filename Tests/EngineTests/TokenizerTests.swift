@@ -16,9 +16,33 @@ final class TokenizerFixtureTests: XCTestCase {
     func testGemma3VocabularyMatchesLlamaCpp() throws { try checkMeta(.gemma3) }
     func testQwenCoderVocabularyMatchesLlamaCpp() throws { try checkMeta(.qwenCoder) }
 
+    // Pre-tokenizers no fetched model uses, on SmolLM2's vocabulary with tokenizer.ggml.pre replaced.
+    func testLlama3PreTokenizerMatchesLlamaCpp() throws { try checkPreVariant("pre-llama3", pre: "llama-bpe") }
+    func testGPT2PreTokenizerMatchesLlamaCpp() throws { try checkPreVariant("pre-gpt2", pre: "gpt-2") }
+    func testDefaultPreTokenizerMatchesLlamaCpp() throws { try checkPreVariant("pre-default", pre: "default") }
+    func testQwen2PreTokenizerOnSmolLM2VocabularyMatchesLlamaCpp() throws { try checkPreVariant("pre-qwen2", pre: "qwen2") }
+
+    private func checkPreVariant(_ directory: String, pre: String) throws {
+        _ = try TokenizerModel.smollm2.tokenizer()  // skips when the model is absent
+        let source = try GGUFFile(path: TokenizerModel.smollm2.path)
+        var w = GGUFWriter()
+        for key in source.metadataKeys where key.hasPrefix("tokenizer.") || key == "general.architecture" {
+            w.set(key, key == "tokenizer.ggml.pre" ? .string(pre) : source.metadata[key]!)
+        }
+        let path = NSTemporaryDirectory() + "wafer-\(directory)-\(UUID().uuidString).gguf"
+        FileManager.default.createFile(atPath: path, contents: Data(w.serialize()))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let tokenizer = try Tokenizer(gguf: GGUFFile(path: path))
+        let cases = try JSONDecoder().decode([Fixtures.TokenCase].self, from: Fixtures.data("\(directory)/tokens.json"))
+        try checkTokens(directory, tokenizer, cases)
+    }
+
     private func checkTokens(_ model: TokenizerModel, file: StaticString = #filePath, line: UInt = #line) throws {
-        let tokenizer = try model.tokenizer()
-        let cases = try Fixtures.tokens(model)
+        try checkTokens(model.rawValue, model.tokenizer(), Fixtures.tokens(model), file: file, line: line)
+    }
+
+    private func checkTokens(_ name: String, _ tokenizer: Tokenizer, _ cases: [Fixtures.TokenCase],
+                             file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertGreaterThan(cases.count, 40)
         var failures: [String] = []
         for c in cases {
@@ -27,9 +51,9 @@ final class TokenizerFixtureTests: XCTestCase {
                 failures.append("\(c.name) (parse_special: \(c.parse_special)): \(mismatch)")
             }
         }
-        print("\(model.rawValue): \(cases.count - failures.count)/\(cases.count) token fixtures identical to llama.cpp")
+        print("\(name): \(cases.count - failures.count)/\(cases.count) token fixtures identical to llama.cpp")
         if !failures.isEmpty {
-            XCTFail("\(model.rawValue): \(failures.count) of \(cases.count) fixture strings differ from llama.cpp:\n"
+            XCTFail("\(name): \(failures.count) of \(cases.count) fixture strings differ from llama.cpp:\n"
                 + failures.prefix(8).joined(separator: "\n"), file: file, line: line)
         }
     }

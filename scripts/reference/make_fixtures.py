@@ -3,7 +3,8 @@
 
 Run with the virtual environment that has llama-cpp-python, numpy and jinja2 (kept outside the repo):
 
-    ~/.cache/wafer/llama-venv/bin/python scripts/reference/make_fixtures.py [--models smollm2,gemma3] [--only tokens,perplexity,greedy]
+    ~/.cache/wafer/llama-venv/bin/python scripts/reference/make_fixtures.py [--models smollm2,gemma3] \
+        [--only tokens,perplexity,greedy,variants] [--ctx 512]
 
 For each model found in ${XDG_CACHE_HOME:-~/.cache}/wafer/models it writes to Tests/EngineTests/Fixtures/<model>/:
 
@@ -18,6 +19,10 @@ For each model found in ${XDG_CACHE_HOME:-~/.cache}/wafer/models it writes to Te
                   (each predicted from the tokens before it in its chunk), ppl = exp(mean NLL).
 - greedy.json     [{name, prompt, add_bos, parse_special, prompt_ids, ids, margins}]: 32 greedy tokens by argmax
                   of the raw logits, evaluated one token at a time; margins[i] is top-1 minus top-2 logit at step i.
+                  The 32 steps run on past an end-of-generation token if the model picks one.
+
+and Tests/EngineTests/Fixtures/pre-<name>/tokens.json: token fixtures for pre-tokenizers that no fetched model uses
+(llama3, gpt2, default, qwen2), on SmolLM2's vocabulary with tokenizer.ggml.pre replaced.
 """
 
 from __future__ import annotations
@@ -105,6 +110,32 @@ TRICKY = [
     ("supplementary", "\U0001D400\U0001D401 \U00020000"),
     ("new-in-unicode16", "\U0001FAE9 \u1C89"),
 ]
+
+def random_strings(count: int = 60, seed: int = 20240521) -> list[tuple[str, str]]:
+    """Seeded random mixtures of the character classes the pre-tokenizers distinguish."""
+    import random
+    rng = random.Random(seed)
+    pools = [
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", " ", "  ", "   ", "\t", "\n", "\r\n",
+        "\r", "'", "'s", "'T", "'re", "'LL", "'ve", "'d", "'M", ".,;:!?-_()[]{}<>=+*/\\|&^%$#@~`\"",
+        "\u00e9\u00fc\u00f1\u00df\u00c5", "\u0301\u0308\u0323", "\u4f60\u597d\u4e16\u754c\u5b57",
+        "\u3053\u3093\u306b\u3061\u306f\u30ab\u30bf", "\uc548\ub155\ud558\uc138\uc694", "\u0645\u0631\u062d\u0628\u0627",
+        "\u0928\u092e\u0938\u094d\u0924\u0947", "\U0001F600\U0001F680\U0001F44D\U0001F3FD\u2764\uFE0F",
+        "\u200d", "\u00a0", "\u3000", "\u2003", "\u0661\u0662\u0967\u2167\u00bd\u2460", "\u2211\u221a\u20ac\u00a9\u2122",
+        "\u2581", "<|", "|>", "<0x0A>", "\U0001D400\U00020000", "\x0b\x0c\x85",
+    ]
+    out = []
+    for i in range(count):
+        parts = []
+        for _ in range(rng.randint(3, 24)):
+            pool = rng.choice(pools)
+            if len(pool) <= 3 or rng.random() < 0.3:
+                parts.append(pool)
+            else:
+                parts.append("".join(rng.choice(pool) for _ in range(rng.randint(1, 6))))
+        out.append((f"random-{i}", "".join(parts)))
+    return out
+
 
 # Strings with special-token text; tokenized with parse_special both true and false.
 SPECIAL_TEXT = {
@@ -195,7 +226,7 @@ def token_fixtures(name: str, llm: Llama, add_bos_default: bool) -> list[dict]:
     for path in sorted(CORPUS.iterdir()):
         text = path.read_bytes().decode("utf-8")
         add(f"corpus/{path.name}", text, True, False)
-    for entry_name, text in TRICKY:
+    for entry_name, text in TRICKY + random_strings():
         add(entry_name, text, False, False)
     add("tricky-with-bos", "Hello world", True, False)
     for i, text in enumerate(SPECIAL_TEXT.get(name, [])):
@@ -310,21 +341,67 @@ def greedy(name: str, path: Path, add_bos_default: bool) -> list[dict]:
     return results
 
 
+# Pre-tokenizers that no fetched model uses, tested on SmolLM2's vocabulary and merges with tokenizer.ggml.pre
+# replaced: fixture directory -> tokenizer.ggml.pre.
+PRE_VARIANTS = {"pre-llama3": "llama-bpe", "pre-gpt2": "gpt-2", "pre-default": "default", "pre-qwen2": "qwen2"}
+
+
+def vocab_only_copy(source: Path, target: Path, pre: str) -> None:
+    """A GGUF holding `source`'s metadata (no tensors) with tokenizer.ggml.pre set to `pre`."""
+    import gguf
+    reader = gguf.GGUFReader(str(source))
+    writer = gguf.GGUFWriter(str(target), arch=reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        value = pre if key == "tokenizer.ggml.pre" else field.contents()
+        sub_type = field.types[1] if field.types[0] == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, value, field.types[0], sub_type=sub_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def pre_variant_fixtures() -> None:
+    import tempfile
+    source = MODELS_DIR / MODELS["smollm2"]
+    if not source.exists():
+        print(f"pre-tokenizer variants: {source} not found, skipped", file=sys.stderr)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for directory, pre in PRE_VARIANTS.items():
+            path = Path(tmp) / f"{directory}.gguf"
+            vocab_only_copy(source, path, pre)
+            llm = Llama(model_path=str(path), n_ctx=64, vocab_only=True, verbose=False)
+            add_bos = bool(llama_cpp.llama_vocab_get_add_bos(llm._model.vocab))
+            entries = token_fixtures(directory, llm, add_bos)
+            write_json(FIXTURES / directory / "tokens.json", entries)
+            print(f"{directory} (pre {pre}): {len(entries)} token fixtures", file=sys.stderr)
+            del llm
+
+
 def write_json(path: Path, value) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(value, ensure_ascii=False, indent=1)
+    """One line per list element (or per key of an object), so that the files stay small and diff well."""
+    if isinstance(value, list):
+        text = "[\n" + ",\n".join(json.dumps(v, ensure_ascii=False) for v in value) + "\n]"
+    else:
+        text = "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items()) + "\n}"
     path.write_text(text + "\n", encoding="utf-8")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--only", default="tokens,perplexity,greedy")
+    parser.add_argument("--only", default="tokens,perplexity,greedy,variants")
     parser.add_argument("--ctx", type=int, default=512, help="perplexity context (all models)")
     args = parser.parse_args()
     parts = set(args.only.split(","))
 
-    for name in args.models.split(","):
+    if "variants" in parts:
+        pre_variant_fixtures()
+    for name in filter(None, args.models.split(",")):
         path = MODELS_DIR / MODELS[name]
         if not path.exists():
             print(f"{name}: {path} not found (make models), skipped", file=sys.stderr)
