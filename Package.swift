@@ -32,7 +32,7 @@ let package = Package(
 
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "Kernels"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "GGUF"]),
         .testTarget(name: "PatchTests", dependencies: ["Patch"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant"]),

@@ -6,8 +6,9 @@ struct ByteStringTable {
     /// All strings back to back; string `i` is `storage[offsets[i] ..< offsets[i + 1]]`.
     private(set) var storage: [UInt8] = []
     private(set) var offsets: [Int] = [0]
-    /// Open addressing: each slot holds `id + 1`, or 0 when empty.
-    private var slots: [Int32]
+    /// Open addressing: each slot holds the high 32 bits of the hash and `id + 1` in the low 32, or 0 when empty.
+    /// Comparing hashes first means a probe touches the strings only on a (near certain) match.
+    private var slots: [UInt64]
     private var mask: Int
 
     var count: Int { offsets.count - 1 }
@@ -15,7 +16,7 @@ struct ByteStringTable {
     init(capacity: Int) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = [Int32](repeating: 0, count: size)
+        slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
         offsets.reserveCapacity(capacity + 1)
     }
@@ -34,15 +35,21 @@ struct ByteStringTable {
 
     /// The id of `bytes`, or nil.
     func id(of bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
-        var slot = Self.hash(bytes) & mask
+        let h = Self.hash(bytes)
+        let tag = h & 0xFFFF_FFFF_0000_0000
+        var slot = Int(truncatingIfNeeded: h) & mask
         return storage.withUnsafeBufferPointer { store in
-            while true {
-                let entry = slots[slot]
-                if entry == 0 { return nil }
-                let id = Int(entry - 1)
-                let lo = offsets[id], hi = offsets[id + 1]
-                if hi - lo == bytes.count && Self.equal(store, lo, bytes) { return Int32(id) }
-                slot = (slot + 1) & mask
+            slots.withUnsafeBufferPointer { slots in
+                while true {
+                    let entry = slots[slot]
+                    if entry == 0 { return nil }
+                    if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                        let id = Int(entry & 0xFFFF_FFFF) - 1
+                        let lo = offsets[id], hi = offsets[id + 1]
+                        if hi - lo == bytes.count && Self.equal(store, lo, bytes) { return Int32(id) }
+                    }
+                    slot = (slot + 1) & mask
+                }
             }
         }
     }
@@ -66,16 +73,21 @@ struct ByteStringTable {
         let mask = self.mask
         storage.withUnsafeBufferPointer { store in
             let bytes = UnsafeBufferPointer(rebasing: store[lo ..< hi])
-            var slot = Self.hash(bytes) & mask
+            let h = Self.hash(bytes)
+            let tag = h & 0xFFFF_FFFF_0000_0000
+            let newEntry = tag | UInt64(id + 1)
+            var slot = Int(truncatingIfNeeded: h) & mask
             slots.withUnsafeMutableBufferPointer { slots in
                 while true {
                     let entry = slots[slot]
-                    if entry == 0 { slots[slot] = id + 1; return }
-                    let other = Int(entry - 1)
-                    let olo = offsets[other], ohi = offsets[other + 1]
-                    if ohi - olo == bytes.count && Self.equal(store, olo, bytes) {
-                        slots[slot] = id + 1  // shadow the earlier id
-                        return
+                    if entry == 0 { slots[slot] = newEntry; return }
+                    if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                        let other = Int(entry & 0xFFFF_FFFF) - 1
+                        let olo = offsets[other], ohi = offsets[other + 1]
+                        if ohi - olo == bytes.count && Self.equal(store, olo, bytes) {
+                            slots[slot] = newEntry  // shadow the earlier id
+                            return
+                        }
                     }
                     slot = (slot + 1) & mask
                 }
@@ -84,7 +96,7 @@ struct ByteStringTable {
     }
 
     private mutating func grow() {
-        slots = [Int32](repeating: 0, count: slots.count * 2)
+        slots = [UInt64](repeating: 0, count: slots.count * 2)
         mask = slots.count - 1
         for id in 0 ..< count { insert(Int32(id)) }
     }
@@ -102,12 +114,11 @@ struct ByteStringTable {
 
     /// FNV-1a over the bytes, then a multiplicative mix so that the low bits (the slot) depend on every byte.
     @inline(__always)
-    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         for b in bytes {
             h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
         }
-        h = (h ^ (h >> 32)) &* 0x9E37_79B9_7F4A_7C15
-        return Int(truncatingIfNeeded: h >> 24)
+        return (h ^ (h >> 32)) &* 0x9E37_79B9_7F4A_7C15
     }
 }

@@ -29,10 +29,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// - Throws: `TokenizerError` when the vocabulary is missing or its model or pre-tokenizer is not supported.
     public init(gguf: GGUFFile) throws {
         let modelName = try gguf.string(.tokenizerModel) ?? ""
-        let c = ContinuousClock(); var t = c.now
-        func lap(_ s: String) { let n = c.now; print("  \(s): \(n - t)"); t = n }
         var vocabulary = try Vocabulary(gguf: gguf)
-        lap("vocabulary")
         var addBOS: Bool
         var addSpacePrefix = false
         switch modelName {
@@ -45,13 +42,10 @@ public final class Tokenizer: @unchecked Sendable {
             guard let merges = try gguf.strings(.merges) else {
                 throw TokenizerError("\(gguf.path): byte-level BPE vocabulary without tokenizer.ggml.merges")
             }
-            lap("merges strings")
             try vocabulary.resolveSpecialTokens(gguf: gguf, defaults: (bos: 11, eos: 11, unknown: nil))
-            lap("special")
             model = .bytePairEncoding(kind)
             addBOS = kind == .llama3
             bpe = BytePairEncoder(vocabulary: vocabulary, merges: merges, preTokenizer: PreTokenizer(kind: kind))
-            lap("bpe")
             spm = nil
         case "llama":
             try vocabulary.resolveSpecialTokens(gguf: gguf, defaults: (bos: 1, eos: 2, unknown: 0))
