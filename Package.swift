@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CNCursesW", pkgConfig: "ncursesw",
                        providers: [.apt(["libncurses-dev"])]),
         .target(name: "Terminal", dependencies: ["CNCursesW"]),
-        .target(name: "TUI", dependencies: ["Terminal", "Assistant"]),
+        .target(name: "TUI", dependencies: ["Terminal", "Assistant", "Patch"]),
         .executableTarget(
             name: "WaferCLI",
             dependencies: [
@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "GGUF"]),
         .testTarget(name: "PatchTests", dependencies: ["Patch"]),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant", "Patch"]),
         .testTarget(name: "CLITests", dependencies: ["GGUF", "WaferCLI"]),
     ],
     swiftLanguageModes: [.v5]
