@@ -156,9 +156,3 @@ struct Vocabulary {
         }
     }
 }
-
-/// A tokenizer that cannot be built from a model file: names what is missing or unsupported.
-public struct TokenizerError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
