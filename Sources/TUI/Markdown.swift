@@ -74,7 +74,9 @@ public enum Markdown {
                          continuation: [Span("  ", Style(.code))], words: false)
                 }
             case .text:
-                rows = LineCache.shared.rows(line, kind: "", width: width) { block(line, width: width) }
+                // The last line is usually the one still growing: not worth remembering.
+                rows = i == lines.count - 1 ? block(line, width: width)
+                    : LineCache.shared.rows(line, kind: "", width: width) { block(line, width: width) }
             }
             chunks.append(rows)
             count += rows.count

@@ -314,10 +314,9 @@ private func drawHelp(_ buf: inout ScreenBuffer, _ s: AppState, _ area: Rect) {
     }
     lines.append([])
     lines.append([Span("Commands", Style(.heading, .bold))])
-    for (name, help) in slashCommands {
-        let pad = String(repeating: " ", count: max(1, 20 - CharWidth.of(name)))
-        lines.append([Span(name, Style(.accent)), Span(pad + help, Style(.overlay))])
-    }
+    let inner = max(1, min(area.width, 66) - 4)
+    lines += wrap(slashCommands.map { Span($0.name + " ", Style(.accent)) }, width: inner)
+    lines += wrap([Span("/stats: the last answer's figures · /model: model and context", Style(.overlay))], width: inner)
     lines.append([])
     lines.append([Span("Esc closes", Style(.dim))])
     _ = drawBox(&buf, title: "Keys", lines: lines, in: area, maxWidth: 66)

@@ -54,13 +54,12 @@ struct Vocabulary {
             throw TokenizerError("\(gguf.path): no tokenizer vocabulary (tokenizer.ggml.tokens)")
         }
         count = tokens.count
-        var table = ByteStringTable(capacity: tokens.count + tokens.count / 2)
-        for (i, token) in tokens.enumerated() {
-            if token.isEmpty {
-                table.append(Array("[EMPTY_\(i)]".utf8))
+        let table = ByteStringTable(count: tokens.count) { i, append in
+            if tokens[i].isEmpty {
+                Array("[EMPTY_\(i)]".utf8).withUnsafeBufferPointer { append($0) }
             } else {
-                var token = token
-                _ = token.withUTF8 { table.append($0) }
+                var token = tokens[i]
+                _ = token.withUTF8 { append($0) }
             }
         }
         texts = table
@@ -156,10 +155,4 @@ struct Vocabulary {
             return la != lb ? la > lb : a < b
         }
     }
-}
-
-/// A tokenizer that cannot be built from a model file: names what is missing or unsupported.
-public struct TokenizerError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }
