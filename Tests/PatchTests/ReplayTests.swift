@@ -8,14 +8,20 @@ import XCTest
 /// `git apply` produces from the same inputs.
 final class ReplayTests: XCTestCase {
     static let mirrors = "/opt/swift-packages"
-    static let pairs: [(repo: String, old: String, new: String)] = [
-        ("Quick/Nimble.git", "13.8.0", "14.0.0"),
-        ("apple/swift-nio.git", "2.101.2", "2.101.3"),
-        ("jpsim/Yams.git", "5.0.1", "6.2.2"),
-        ("apple/swift-syntax.git", "602.0.0", "603.0.1"),
-        ("apple/swift-syntax.git", "600.0.1", "602.0.0"),
-        ("apple/swift-crypto.git", "3.12.3", "4.5.2"),
-    ]
+    /// The pairs `make test` replays; the two largest (534 and 1116 files, several minutes on this machine)
+    /// run as well with WAFER_REPLAY_ALL=1.
+    static var pairs: [(repo: String, old: String, new: String)] {
+        var pairs = [
+            ("Quick/Nimble.git", "13.8.0", "14.0.0"),
+            ("apple/swift-nio.git", "2.101.2", "2.101.3"),
+            ("jpsim/Yams.git", "5.0.1", "6.2.2"),
+            ("apple/swift-syntax.git", "602.0.0", "603.0.1"),
+        ]
+        if ProcessInfo.processInfo.environment["WAFER_REPLAY_ALL"] == "1" {
+            pairs += [("apple/swift-syntax.git", "600.0.1", "602.0.0"), ("apple/swift-crypto.git", "3.12.3", "4.5.2")]
+        }
+        return pairs
+    }
 
     struct Outcome {
         var files: Int
@@ -85,7 +91,11 @@ final class ReplayTests: XCTestCase {
         for (path, bytes) in expected where ours[path] != bytes { mismatched.append(path) }
         for path in ours.keys where expected[path] == nil { mismatched.append(path) }
         XCTAssertEqual(mismatched.sorted(), [], "\(repoName) \(oldTag)→\(newTag)\(shifted ? " shifted" : ""): differs from the newer tree")
-        if !shifted { XCTAssertEqual(treeFiles(s.path + "/git-apply"), expected, "git apply agrees") }
+        if !shifted {
+            let theirs = treeFiles(s.path + "/git-apply")
+            let differing = Set(theirs.keys).union(expected.keys).filter { theirs[$0] != expected[$0] }.sorted()
+            XCTAssertEqual(differing, [], "git apply agrees")
+        }
         // Executable bits.
         for path in expected.keys {
             let a = s.mode("old/" + path) & 0o111 != 0, b = s.mode("new/" + path) & 0o111 != 0
@@ -125,6 +135,9 @@ final class ReplayTests: XCTestCase {
 
     /// About a thousand files (swift-crypto 3.12.3 → 4.5.2: 966 files, 14 MB of diff) in at most 1 s.
     func testThousandFileDiffWithinOneSecond() throws {
+        guard ProcessInfo.processInfo.environment["WAFER_PERF"] == "1" || ProcessInfo.processInfo.environment["WAFER_REPLAY_ALL"] == "1" else {
+            throw XCTSkip("a measurement, not a check: run with WAFER_PERF=1 on a quiet machine")
+        }
         let o = try replay("apple/swift-crypto.git", "3.12.3", "4.5.2", shifted: false)
         print(String(format: "performance: %d files applied in %.3f s (git apply %.3f s)", o.files, o.seconds, o.gitSeconds))
         #if DEBUG
