@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Patch
 
 /// What a slash command did, for the UI to show.
 public struct CommandResult: Sendable, Equatable {
@@ -102,6 +103,15 @@ public final class Assistant: ChatBackend, @unchecked Sendable {
         let (count, tokens) = lock.withLock { (entries.count, entries.reduce(0) { $0 + $1.tokens }) }
         return count == 0 ? "" : "\(count) file\(count == 1 ? "" : "s") \(tokens)/\(fileBudget)"
     }
+    /// The edits an answer proposes: what `EditExtractor` finds, with code blocks that name no file tied
+    /// to a file of the conversation when they clearly rewrite it (see `SnippetResolver`). The diff pane
+    /// should use this rather than `EditExtractor` alone.
+    public func edits(in answer: String) -> [Edit] {
+        SnippetResolver.edits(in: answer, files: files.compactMap { try? tree.read($0.path) })
+    }
+
+    /// The conversation to show (the system prompt left out), e.g. after `wafer --resume`.
+    public var transcript: [ChatMessage] { backend.messages.filter { $0.role != .system } }
     /// Every notice so far (also sent to `onNotice`).
     public var notices: [String] { lock.withLock { noticeLog } }
 

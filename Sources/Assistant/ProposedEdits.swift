@@ -7,14 +7,15 @@ public enum ProposedEdits {
     /// - Parameters:
     ///   - text: the assistant's answer.
     ///   - root: the workspace root the paths are relative to.
+    ///   - files: the files in the conversation, for code blocks that name no file (`SnippetResolver`).
     /// - Returns: one JSON-ready object per edit (`path`, `format`, `line`, `kind`, and for files `diff`,
     ///   `applies`, `error`), the extraction problems, and whether all file edits apply together.
-    public static func describe(_ text: String, root: String) -> (edits: [[String: Any]], problems: [String], appliesAll: Bool) {
+    public static func describe(_ text: String, root: String, files: [ContextFile] = []) -> (edits: [[String: Any]], problems: [String], appliesAll: Bool) {
         let extractor = EditExtractor.extract(text)
         let workspace = try? Workspace(root: root)
         var out: [[String: Any]] = []
         var patches: [FilePatch] = []
-        for edit in extractor.edits {
+        for edit in SnippetResolver.edits(in: text, files: files) {
             var o: [String: Any] = ["format": edit.format.rawValue, "line": edit.line]
             switch edit.body {
             case .snippet(let language, let content):

@@ -129,7 +129,8 @@ struct ChatCommand: AsyncParsableCommand {
             }
         }
         let editFields: (String) -> [String: Any] = { output in
-            let edits = ProposedEdits.describe(output, root: tree.root)
+            let files = attached.compactMap { try? tree.read($0) }
+            let edits = ProposedEdits.describe(output, root: tree.root, files: files)
             var o: [String: Any] = ["files": attached, "edits": edits.edits, "edits_apply": edits.appliesAll,
                                     "model": backend.modelName]
             if !edits.problems.isEmpty { o["edit_problems"] = edits.problems }
