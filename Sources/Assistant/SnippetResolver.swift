@@ -10,11 +10,18 @@ import Patch
 /// - some of its top-level blocks (a function, a class): each block of the answer starts with a line that
 ///   appears exactly once in the file: that block of the file is replaced (one hunk per block).
 /// A block that changes nothing, matches no file, or matches more than one stays a snippet.
+///
+/// The same test guards named whole-file blocks: a block under `calc.py` that holds only the function it
+/// changed would, as a whole file, delete the rest of the file; it replaces that function instead.
 public enum SnippetResolver {
     /// Every edit in `text`, with snippets resolved against `files`.
     public static func edits(in text: String, files: [ContextFile]) -> [Edit] {
         let extractor = EditExtractor.extract(text)
         return extractor.edits.map { edit in
+            if case .wholeFile(let w) = edit.body, let file = files.first(where: { $0.path == w.path }),
+               let body = resolve(String(decoding: w.content, as: UTF8.self), against: file), !body.isWholeFile {
+                return Edit(body, format: .searchReplace, line: edit.line)
+            }
             guard case .snippet(_, let content) = edit.body else { return edit }
             let candidates = files.compactMap { resolve(String(decoding: content, as: UTF8.self), against: $0) }
             guard candidates.count == 1 else { return edit }

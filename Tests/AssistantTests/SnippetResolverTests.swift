@@ -54,6 +54,24 @@ final class SnippetResolverTests: XCTestCase {
         XCTAssertEqual(fixed, "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n")
     }
 
+    func testANamedWholeFileBlockHoldingOneFunctionReplacesOnlyThatFunction() throws {
+        // Qwen2.5-Coder-0.5B under an earlier prompt: the path is on the line before, the block is one function.
+        let (result, edits) = try applied("""
+            To add a docstring to the `mul` function in the `calc.py` file, you can use the following code:
+
+            ```python
+            def mul(a, b):
+                \"\"\"Multiply two numbers.\"\"\"
+                return a * b
+            ```
+            """)
+        XCTAssertEqual(edits.first?.format, .searchReplace)
+        XCTAssertEqual(result, "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    \"\"\"Multiply two numbers.\"\"\"\n    return a * b\n",
+                       "add is kept")
+        XCTAssertEqual(EditExtractor.extract("`calc.py`:\n```python\ndef mul(a, b):\n    return a\n```\n").edits.first?.format, .wholeFile,
+                       "the extractor alone reads it as the whole file")
+    }
+
     func testBlocksThatChangeNothingOrMatchNothingStaySnippets() throws {
         for answer in ["```python\ndef add(a, b):\n    return a - b\n```\n",          // the bug repeated
                        "```python\ndef sub(a, b):\n    return a - b\n```\n",          // new code
