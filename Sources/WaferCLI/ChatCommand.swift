@@ -167,7 +167,7 @@ struct ChatCommand: AsyncParsableCommand {
             object["decode_tok_s"] = stats.decodeTokensPerSecond
             object.merge(editFields(output)) { _, new in new }
             print(jsonLine(object))
-        } else if !output.hasSuffix("\n") {
+        } else if !output.isEmpty && !output.hasSuffix("\n") {
             print("")
         }
         switch reason {
