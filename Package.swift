@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "GGUF"]),
         .testTarget(name: "PatchTests", dependencies: ["Patch"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant", "Patch"]),
+        .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Engine", "Patch"]),
         .testTarget(name: "CLITests", dependencies: ["GGUF", "WaferCLI"]),
     ],
     swiftLanguageModes: [.v5]

@@ -2,7 +2,7 @@ import Engine
 import Foundation
 
 /// The in-process engine behind the `ChatBackend` the terminal UI talks to.
-public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
+public final class EngineChatBackend: ConversationBackend, @unchecked Sendable {
     public let session: Session
     public let modelName: String
     public let backendName: String
@@ -67,6 +67,11 @@ public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
             continuation.onTermination = { _ in task.cancel() }
         }
     }
+
+    public var messages: [ChatMessage] { session.messages }
+    public func restore(_ messages: [ChatMessage]) { session.restore(messages) }
+    public func tokenCount(_ messages: [ChatMessage]) -> Int { session.promptTokens(messages).count }
+    public func tokenCount(text: String) -> Int { session.tokenizer.encode(text, addBOS: false, parseSpecial: false).count }
 
     public func steer(_ text: String) { session.steer(text) }
     public func interrupt() { session.interrupt() }
