@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "GGUF"]),
         .testTarget(name: "PatchTests", dependencies: ["Patch"]),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant", "Patch"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant", "Patch", "Engine"]),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Engine", "Patch"]),
         .testTarget(name: "CLITests", dependencies: ["GGUF", "WaferCLI"]),
     ],

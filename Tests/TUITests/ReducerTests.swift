@@ -1,4 +1,5 @@
 import Assistant
+import Engine
 import Terminal
 import TUI
 import XCTest
@@ -22,6 +23,20 @@ final class ReducerTests: XCTestCase {
     func generating() -> AppState {
         run(idle(), type("hi") + [.key(.enter), .chat(.started(prefillTokens: 3, reusedTokens: 0)),
                                   .chat(.text("partial answer"))]).0
+    }
+
+    func testAssistantCommandsRunInTheAssistantAndShowTheirResult() {
+        let (s, e) = run(idle(), type("/add main.swift") + [.key(.enter)])
+        XCTAssertEqual(e, [.assistantCommand("/add main.swift")])
+        XCTAssertEqual(s.phase, .idle)
+        let (shown, _) = run(s, [.assistant(CommandResult("added main.swift (120 tokens)"))])
+        XCTAssertEqual(shown.transcript.last, Message(.notice, "added main.swift (120 tokens)"))
+        let resumed = run(shown, [.assistant(CommandResult("resumed: 1 turn", transcript: [
+            ChatMessage(.user, "hi"), ChatMessage(.assistant, "hello"),
+        ]))]).0
+        XCTAssertEqual(resumed.transcript.map(\.role), [.user, .assistant, .notice])
+        let failed = run(idle(), [.assistant(CommandResult("no such file", isError: true))]).0
+        XCTAssertEqual(failed.transcript.last?.role, .error)
     }
 
     func testEnterSendsWhenIdle() {
