@@ -109,7 +109,7 @@ public final class MeshMatrix: @unchecked Sendable {
         let tokenTile = 16
         let tokenTasks = (tokens + tokenTile - 1) / tokenTile
         let blocksPerRow = cols / bs
-        if tokens == 1, quantized, allreduce != .ring, cw_block_dots_supported(type) != 0 {
+        if tokens == 1, quantized, nseg > 1, allreduce != .ring, cw_block_dots_supported(type) != 0 {
             // One scalar per (row, block): each PE's partial is the sum of its blocks' values.
             let buffer = scratch.partials(count: blocksPerRow * rows)
             let oneBlockEach = nseg == blocksPerRow
