@@ -197,6 +197,7 @@ struct ChatCommand: AsyncParsableCommand {
                     object["ttft_ms"] = stats.ttftMs
                     object["prefill_tok_s"] = stats.prefillTokensPerSecond
                     object["decode_tok_s"] = stats.decodeTokensPerSecond
+                    if let wafer = EngineOptions.waferReport(of: session.transformer.backend) { object["wafer"] = wafer }
                     print(jsonLine(object))
                 } else if !output.hasSuffix("\n") {
                     print("")
