@@ -100,7 +100,7 @@ struct ChatCommand: AsyncParsableCommand {
             let ids = tokenizer.encode(text, addBOS: tokenizer.addBOS, parseSpecial: true)
             guard !ids.isEmpty else { throw CLIError.badInput("the prompt has no tokens") }
             try await printGeneration(session.complete(ids, maxTokens: limit, sampler: options.sampler),
-                                      backendName: session.transformer.backend.name, extra: nil)
+                                      backend: session.transformer.backend, extra: nil)
             return
         }
         let tree = options.tree()
@@ -139,7 +139,7 @@ struct ChatCommand: AsyncParsableCommand {
         if let local = backend as? EngineChatBackend {
             let session = local.session
             try await printGeneration(session.chat(content, maxTokens: limit, sampler: options.sampler),
-                                      backendName: session.transformer.backend.name, extra: editFields)
+                                      backend: session.transformer.backend, extra: editFields)
             return
         }
         var output = ""
@@ -178,7 +178,7 @@ struct ChatCommand: AsyncParsableCommand {
     }
 
     /// Streams a generation to stdout, or prints it as one JSON object with `extra(text)` merged in.
-    private func printGeneration(_ stream: AsyncStream<GenerationEvent>, backendName: String,
+    private func printGeneration(_ stream: AsyncStream<GenerationEvent>, backend: Backend,
                                  extra: ((String) -> [String: Any])?) async throws {
         var output = ""
         for await event in stream {
@@ -191,13 +191,13 @@ struct ChatCommand: AsyncParsableCommand {
                     var object: [String: Any] = [
                         "text": output, "tokens": stats.generated.map(Int.init), "prompt_tokens": stats.promptTokens,
                         "prefill_tokens": stats.prefillTokens, "reused_tokens": stats.reusedTokens,
-                        "stop_reason": reason.rawValue, "backend": backendName,
+                        "stop_reason": reason.rawValue, "backend": backend.name,
                     ]
                     if let extra { object.merge(extra(output)) { _, new in new } }
                     object["ttft_ms"] = stats.ttftMs
                     object["prefill_tok_s"] = stats.prefillTokensPerSecond
                     object["decode_tok_s"] = stats.decodeTokensPerSecond
-                    if let wafer = EngineOptions.waferReport(of: session.transformer.backend) { object["wafer"] = wafer }
+                    if let wafer = EngineOptions.waferReport(of: backend) { object["wafer"] = wafer }
                     print(jsonLine(object))
                 } else if !output.hasSuffix("\n") {
                     print("")
