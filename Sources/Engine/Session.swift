@@ -198,18 +198,20 @@ public final class Session: @unchecked Sendable {
             // An incomplete UTF-8 sequence at the very end was never shown; the message keeps what was.
             if chat { messages.append(ChatMessage(.assistant, answer)) }
         }
-        defer {
+        /// The result, with the figures that are known only at the end.
+        func done(_ reason: StopReason) -> (reason: StopReason, stats: GenerationStats) {
             stats.contextUsed = tokens.count
             if let first = firstTokenAt, stats.generated.count > 1 {
                 let seconds = Date().timeIntervalSince(first)
                 if seconds > 0 { stats.decodeTokensPerSecond = Double(stats.generated.count - 1) / seconds }
             }
+            return (reason, stats)
         }
 
         guard request.count < cache.capacity else {
             stats.message = "the prompt has \(request.count) tokens but the context holds \(cache.capacity); start a new conversation or raise --ctx"
             if chat { messages.removeLast() }
-            return (.contextFull, stats)
+            return done(.contextFull)
         }
         var logits: UnsafeMutablePointer<Float>
         do {
@@ -225,10 +227,10 @@ public final class Session: @unchecked Sendable {
             tokens = Array(tokens.prefix(cache.count))
             if chat { finishAnswer() }
             answerWasInterrupted = true
-            return (.interrupted, stats)
+            return done(.interrupted)
         } catch {
             stats.message = "\(error)"
-            return (.error, stats)
+            return done(.error)
         }
 
         let vocab = model.config.vocabularySize
@@ -298,6 +300,6 @@ public final class Session: @unchecked Sendable {
         }
         if chat { finishAnswer() }
         answerWasInterrupted = reason == .interrupted
-        return (reason, stats)
+        return done(reason)
     }
 }

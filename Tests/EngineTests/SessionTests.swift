@@ -34,6 +34,8 @@ final class SessionTests: XCTestCase {
         let (_, s1) = try XCTUnwrap(finish(first))
         XCTAssertEqual(s1.reusedTokens, 0)
         XCTAssertEqual(s1.prefillTokens, s1.promptTokens)
+        XCTAssertEqual(s1.contextUsed, session.tokens.count)
+        if s1.generated.count > 1 { XCTAssertNotNil(s1.decodeTokensPerSecond, "decode speed is reported") }
         let before = session.tokens.count
 
         let second = await collect(session.chat("And more", maxTokens: 8, sampler: greedy))
@@ -71,19 +73,33 @@ final class SessionTests: XCTestCase {
         config.seed = 3
         config.temperature = 1.5
         config.topK = 0; config.topP = 1; config.minP = 0
-        let events = await collect(session.chat("Start", maxTokens: 40, sampler: config)) { n in
-            if n == 2 { session.steer("Change course") }
+        // A long answer, so that the steer lands while it is generating however slow the machine; the answer
+        // to the steer is then interrupted.
+        var events: [GenerationEvent] = []
+        var steered = false
+        for await e in session.chat("Start", maxTokens: 3000, sampler: config) {
+            events.append(e)
+            switch e {
+            case .token where !steered:
+                steered = true
+                session.steer("Change course")
+            case .steered:
+                session.interrupt()
+            default: break
+            }
         }
-        let steered = events.compactMap { e -> (String, Int, Int)? in
+        let injected = events.compactMap { e -> (String, Int, Int)? in
             if case .steered(let t, let p, let r) = e { return (t, p, r) } else { return nil }
         }
-        XCTAssertEqual(steered.count, 1)
-        XCTAssertEqual(steered.first?.0, "Change course")
-        XCTAssertGreaterThan(steered.first?.2 ?? 0, 0, "the conversation so far is reused")
+        let (reason, _) = try XCTUnwrap(finish(events))
+        XCTAssertEqual(injected.count, 1, "the answer ended (\(reason)) before the steer landed")
+        let first = try XCTUnwrap(injected.first)
+        XCTAssertEqual(first.0, "Change course")
+        XCTAssertGreaterThan(first.2, 0, "the conversation so far is reused")
         let own = session.tokenizer.encode(session.template.continuation(user: "Change course"), addBOS: false, parseSpecial: true).count
-        XCTAssertLessThanOrEqual(steered.first?.1 ?? 999, own + 1, "only the steer's own tokens are computed")
+        XCTAssertLessThanOrEqual(first.1, own + 1, "only the steer's own tokens are computed")
         XCTAssertEqual(session.messages.map(\.role), [.user, .assistant, .user, .assistant])
-        XCTAssertEqual(session.messages[2].content, "Change course")
+        XCTAssertEqual(session.messages.dropFirst(2).first?.content, "Change course")
     }
 
     func testFullContextEndsTheTurnCleanly() async throws {
