@@ -23,7 +23,11 @@ struct ck_pool {
     // The current job. Written by the caller before it publishes a new generation in `work`.
     ck_task_fn fn;
     void *ctx;
-    long count;
+    // Index counts of the last two jobs, by generation parity. A worker that read the previous job's work
+    // word (all indices claimed) may compare it against a count only after the next job was set up; with
+    // one shared count it could claim an index of the old word against the new, larger count, run it, and
+    // overshoot `done` so that ck_pool_run never returned. The old job's count stays in its own slot.
+    atomic_long counts[2];
     // generation << 32 | next index to hand out. Claiming an index is a compare-and-swap on this word,
     // so a worker that wakes late (after the job ended) fails to claim anything and never touches a
     // finished job: the caller waits only for the indices, not for every worker to check in.
@@ -61,7 +65,7 @@ static void run_indices(ck_pool *p, uint32_t gen) {
     for (;;) {
         if (generation_of(word) != gen) return;
         const long index = (long)(uint32_t)word;
-        const long count = p->count;  // valid: the job cannot end while `index` is unclaimed
+        const long count = atomic_load_explicit(&p->counts[gen & 1], memory_order_relaxed);
         if (index >= count) return;
         if (atomic_compare_exchange_weak_explicit(&p->work, &word, word + 1, memory_order_acq_rel,
                                                   memory_order_acquire)) {
@@ -137,11 +141,11 @@ void ck_pool_run(ck_pool *p, long count, ck_task_fn fn, void *ctx) {
         for (long i = 0; i < count; i++) fn(ctx, i);
         return;
     }
+    const uint32_t gen = generation_of(atomic_load_explicit(&p->work, memory_order_relaxed)) + 1;
     p->fn = fn;
     p->ctx = ctx;
-    p->count = count;
+    atomic_store_explicit(&p->counts[gen & 1], count, memory_order_relaxed);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    const uint32_t gen = generation_of(atomic_load_explicit(&p->work, memory_order_relaxed)) + 1;
     atomic_store(&p->work, (uint64_t)gen << 32);  // seq_cst: publishes the job, ordered before reading sleepers
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mutex);

@@ -93,10 +93,11 @@ final class RemoteBackendTests: XCTestCase {
         defer { server.stop() }
         let backend = try RemoteChatBackend(endpoint: server.url, model: "m", apiKey: nil)
         let r = await collect(backend.send("write a lot")) { n in if n == 5 { backend.steer("steer: stop and summarise") } }
-        XCTAssertEqual(r.reason, .endOfSequence)
+        XCTAssertEqual(r.reason, .endOfSequence, r.stats?.message ?? "")
         XCTAssertTrue(r.events.contains { if case .steered(let t, _, _) = $0 { return t == "steer: stop and summarise" } else { return false } })
         XCTAssertTrue(r.text.hasSuffix("Steered answer."))
         XCTAssertEqual(server.requests.count, 2)
+        guard server.requests.count == 2 else { return }
         let second = server.requests[1].messages
         XCTAssertEqual(second.map(\.role), ["user", "assistant", "user"])
         XCTAssertTrue(second[1].content.hasPrefix(" word word"), "the partial answer is kept")
