@@ -57,7 +57,8 @@ struct Scenario {
 
     func run() {
         trace.wait(timeout: 30, "ready") { $0.contains { $0.name == "ready" } }
-        send("hello there")
+        // Prompts that ask for long answers, so that a real model is still streaming when Esc and the steer come.
+        send("Write a long story about a dragon, at least 500 words.")
         key("enter")
         var ev = trace.wait(timeout: tokenTimeout, "tokens") { ev in ev.filter { $0.name == "token" }.count >= 3 }
         key("esc")
@@ -78,7 +79,7 @@ struct Scenario {
         XCTAssertTrue(screen().contains("interrupted"), screen())
 
         // Follow-up, then a steer while it streams.
-        send("again please")
+        send("Now write a long story about a robot, at least 500 words.")
         key("enter")
         trace.wait(timeout: tokenTimeout, "second turn tokens") { ev in
             ev.filter { $0.name == "turn_start" }.count >= 2 && ev.filter { $0.name == "first_token" }.count >= 2
@@ -96,7 +97,9 @@ struct Scenario {
         resize(10, 3)
         Thread.sleep(forTimeInterval: 0.3)
         resize(80, 24)
-        Thread.sleep(forTimeInterval: 0.3)
+        // The redraw after the resize may take a moment on a loaded machine.
+        let deadline = Date().addingTimeInterval(5)
+        while !screen().contains("ctx") && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         XCTAssertTrue(screen().contains("ctx"), screen())
 
         // Let the answer end, then quit with Ctrl+D on the empty input.
@@ -126,7 +129,8 @@ final class RunnerTests: XCTestCase {
         Scenario(trace: TraceFile(path: path), send: { term.type($0) }, key: { term.push([map[$0]!]) },
                  resize: { term.push([.resize(width: $0, height: $1)]) }, screen: { term.screen }).run()
         wait(for: [done], timeout: 10)
-        XCTAssertEqual(backend.sent, ["hello there", "again please"])
+        XCTAssertEqual(backend.sent, ["Write a long story about a dragon, at least 500 words.",
+                                      "Now write a long story about a robot, at least 500 words."])
         XCTAssertEqual(backend.steered, ["shorter"])
         XCTAssertTrue(runner.state.transcript.contains { $0.interrupted })
         XCTAssertTrue(runner.state.transcript.contains { $0.role == .steer && $0.text == "shorter" })
