@@ -56,7 +56,14 @@ void ck_dequantize_scalar(int type, const void *row, float *y, long n);
 float ck_dot_f32_scalar(int type, const void *row, const float *x, long n);
 float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n);
 
+void ck_gemm_packed_scalar(int bits, const void *packed, long n, long g0, long ng, const int8_t *qs,
+                           const float *d, const float *s, int nt, float *y, long ldy);
+void ck_attend_f32_scalar(const float *q, const float *k, const float *v, long count, long dim, float scale, float *out);
+
 #if defined(__x86_64__)
+void ck_gemm_packed_vnni(int bits, const void *packed, long n, long g0, long ng, const int8_t *qs,
+                         const float *d, const float *s, int nt, float *y, long ldy);
+void ck_attend_f32_avx2(const float *q, const float *k, const float *v, long count, long dim, float scale, float *out);
 void ck_quantize_q8_avx2(const float *x, long n, ck_q8 out);
 float ck_dot_f32_avx2(int type, const void *row, const float *x, long n);
 void ck_gemm_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,

@@ -76,3 +76,18 @@ float ck_dot_q8(int type, const void *row, const int8_t *qs, const float *d, con
 void ck_dequantize(int type, const void *row, float *y, long n) {
     ck_dequantize_scalar(type, row, y, n);
 }
+
+void ck_gemm_packed(int bits, const void *packed, long n, long g0, long ng, const int8_t *qs, const float *d,
+                    const float *s, int nt, float *y, long ldy) {
+#if defined(__x86_64__)
+    if (ck_cpu_level() >= CK_LEVEL_AVX512VNNI) { ck_gemm_packed_vnni(bits, packed, n, g0, ng, qs, d, s, nt, y, ldy); return; }
+#endif
+    ck_gemm_packed_scalar(bits, packed, n, g0, ng, qs, d, s, nt, y, ldy);
+}
+
+void ck_attend_f32(const float *q, const float *k, const float *v, long count, long dim, float scale, float *out) {
+#if defined(__x86_64__)
+    if (ck_cpu_level() >= CK_LEVEL_AVX2 && dim % 8 == 0 && dim <= 1024) { ck_attend_f32_avx2(q, k, v, count, dim, scale, out); return; }
+#endif
+    ck_attend_f32_scalar(q, k, v, count, dim, scale, out);
+}

@@ -57,12 +57,40 @@ extension Backend {
 }
 
 /// The reference backend: every op on the host CPU, matrix products on the thread pool.
+///
+/// When the CPU has AVX-512 VNNI, `prepare` repacks the weight matrices for the packed kernel
+/// (Kernels.pack: 16 rows per register) and gives the pages of the originals back to the kernel, so resident
+/// memory stays about one copy of the weights; matrices that cannot be packed are used in place.
 public final class CPUBackend: Backend {
     public let name = "cpu"
     public let pool: ThreadPool
+    /// Packed copies by the address of their source data.
+    private var packed: [UnsafeRawPointer: PackedMatrix] = [:]
 
     public init(threads: Int) {
         pool = ThreadPool(threads: max(1, threads))
+    }
+
+    public func prepare(weights: ModelWeights, config: ModelConfig) throws {
+        var matrices = [weights.output]
+        for layer in weights.layers {
+            matrices += [layer.wq, layer.wk, layer.wv, layer.wo, layer.ffnGate, layer.ffnUp, layer.ffnDown]
+        }
+        for w in matrices where packed[w.data] == nil {
+            guard let p = Kernels.pack(w, pool: pool) else { continue }
+            packed[w.data] = p
+            // The source lies in the model's read-only file map: dropping its pages only unmaps them (they
+            // come back from the page cache if read again, e.g. embedding rows of a tied output matrix).
+            Kernels.releasePages(w.data, bytes: w.rows * w.rowBytes)
+        }
+    }
+
+    public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>) {
+        if let p = packed[w.data], p.rows == w.rows, p.cols == w.cols {
+            Kernels.matmul(p, x, tokens: tokens, y, pool: pool)
+        } else {
+            Kernels.matmul(w, x, tokens: tokens, y, pool: pool)
+        }
     }
 }
 
@@ -105,40 +133,16 @@ public enum CPUOps {
     public static func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
                                  heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let headDim = cache.headDim, kvHeads = cache.kvHeads, group = heads / kvHeads
-        let end = startPosition + tokens
         pool.parallelFor(heads * tokens) { job in
-          withUnsafeTemporaryAllocation(of: Float.self, capacity: end) { buffer in
-            let scores = buffer.baseAddress!
             let h = job % heads, t = job / heads
             let position = startPosition + t
             let first = window.map { max(0, position - $0 + 1) } ?? 0
-            let keys = cache.keys(layer: layer, head: h / group)
-            let values = cache.values(layer: layer, head: h / group)
-            let qv = q + t * heads * headDim + h * headDim
-            var maxScore = -Float.infinity
-            for p in first...position {
-                let k = keys + p * headDim
-                var s: Float = 0
-                for i in 0..<headDim { s += qv[i] * k[i] }
-                s *= scale
-                scores[p] = s
-                maxScore = max(maxScore, s)
-            }
-            var sum: Float = 0
-            for p in first...position {
-                let e = expf(scores[p] - maxScore)
-                scores[p] = e
-                sum += e
-            }
-            let o = out + t * heads * headDim + h * headDim
-            for i in 0..<headDim { o[i] = 0 }
-            let inv = 1 / sum
-            for p in first...position {
-                let w = scores[p] * inv
-                let v = values + p * headDim
-                for i in 0..<headDim { o[i] += w * v[i] }
-            }
-          }
+            // keys, values (positions, headDim) of this head's KV group
+            let keys = cache.keys(layer: layer, head: h / group) + first * headDim
+            let values = cache.values(layer: layer, head: h / group) + first * headDim
+            let offset = t * heads * headDim + h * headDim
+            Kernels.attend(q + offset, keys: keys, values: values, count: position - first + 1, dim: headDim,
+                           scale: scale, out + offset)
         }
     }
 

@@ -7,6 +7,11 @@
 
 import CKernels
 import GGUF
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public enum Kernels {
     /// Types with a dequantizer and dot product here.
@@ -85,22 +90,9 @@ public enum Kernels {
             return
         }
 
-        // Scratch: x quantized, tokens * cols int8, then d and s, tokens * cols / 32 floats each.
-        let units = tokens * w.cols / 32
-        let bytes = tokens * w.cols + 8 * units + 64
-        pool.withScratch(bytes: bytes) { scratch in
-            let qs = scratch.assumingMemoryBound(to: Int8.self)
-            let dBase = (scratch + ((tokens * w.cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
-            let sBase = dBase + units
-            let unitsPerToken = w.cols / 32
-            // Quantize x: one token per index.
-            let quantize: (Int) -> Void = { t in
-                ck_quantize_q8(x + t * w.cols, w.cols,
-                               ck_q8(qs: qs + t * w.cols, d: dBase + t * unitsPerToken, s: sBase + t * unitsPerToken))
-            }
-            if tokens == 1 { quantize(0) } else { pool.run(tokens, quantize) }
-
+        withQuantized(x, tokens: tokens, cols: w.cols, pool: pool) { qs, dBase, sBase in
             // Tiles: rowsPerTask rows x up to tokenTile tokens.
+            let unitsPerToken = w.cols / 32
             let tokenTile = 64
             let tokenTiles = (tokens + tokenTile - 1) / tokenTile
             pool.run(rowTasks * tokenTiles) { task in
@@ -111,6 +103,98 @@ public enum Kernels {
                                 w.cols, Int32(nt), y + t0 * w.rows + r0, w.rows)
             }
         }
+    }
+
+    /// y (tokens, p.rows) = x (tokens, p.cols) @ W^T for a repacked matrix: the same arithmetic as `matmul`
+    /// of the source (scales rounded to f16 for K-quants), 16 rows per SIMD register.
+    public static func matmul(_ p: PackedMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        guard tokens > 0 else { return }
+        let groups = p.rows / PackedMatrix.rowsPerGroup, cols = p.cols
+        // About 8 tasks per thread; prefill tiles of 64 tokens.
+        let groupsPerTask = max(1, min(8, groups / max(1, 8 * pool.threadCount)))
+        let groupTasks = (groups + groupsPerTask - 1) / groupsPerTask
+        withQuantized(x, tokens: tokens, cols: cols, pool: pool) { qs, d, s in
+            let units = cols / 32
+            let tokenTile = 64
+            let tokenTiles = (tokens + tokenTile - 1) / tokenTile
+            pool.run(groupTasks * tokenTiles) { task in
+                let g0 = (task / tokenTiles) * groupsPerTask, t0 = (task % tokenTiles) * tokenTile
+                let ng = min(groupsPerTask, groups - g0), nt = min(tokenTile, tokens - t0)
+                ck_gemm_packed(p.bits, p.data, cols, g0, ng, qs + t0 * cols, d + t0 * units, s + t0 * units,
+                               Int32(nt), y + t0 * p.rows, p.rows)
+            }
+        }
+    }
+
+    /// Runs `body` with x (tokens, cols) quantized to 8-bit blocks of 32 (qs: tokens * cols int8; d and s:
+    /// tokens * cols / 32 scales and scaled sums), in the pool's scratch memory and holding the pool.
+    static func withQuantized(_ x: UnsafePointer<Float>, tokens: Int, cols: Int, pool: ThreadPool,
+                              _ body: (UnsafeMutablePointer<Int8>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let units = tokens * cols / 32
+        let bytes = tokens * cols + 8 * units + 64
+        pool.withScratch(bytes: bytes) { scratch in
+            let qs = scratch.assumingMemoryBound(to: Int8.self)
+            let dBase = (scratch + ((tokens * cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
+            let sBase = dBase + units
+            let unitsPerToken = cols / 32
+            // Quantize x: one token per index.
+            let quantize: (Int) -> Void = { t in
+                ck_quantize_q8(x + t * cols, cols,
+                               ck_q8(qs: qs + t * cols, d: dBase + t * unitsPerToken, s: sBase + t * unitsPerToken))
+            }
+            if tokens == 1 { quantize(0) } else { pool.run(tokens, quantize) }
+            body(qs, dBase, sBase)
+        }
+    }
+
+    /// Repacks w for the AVX-512 VNNI kernel (see CKernels/packed.c), in parallel on the pool; nil when this
+    /// CPU has no VNNI, the type has no packed form (F32/F16/BF16, Q6_K), or rows are not a multiple of 16.
+    public static func pack(_ w: WeightMatrix, pool: ThreadPool) -> PackedMatrix? {
+        guard simdLevel == .avx512vnni else { return nil }
+        return packAnyLevel(w, pool: pool)
+    }
+
+    /// pack without the CPU check (tests run the packed format through the portable kernel too).
+    public static func packAnyLevel(_ w: WeightMatrix, pool: ThreadPool) -> PackedMatrix? {
+        let type = Int32(w.type.rawValue)
+        let bytes = ck_packed_bytes(type, w.rows, w.cols)
+        guard bytes > 0 else { return nil }
+        // 2 MiB aligned and backed by huge pages where the system allows: a 100 MB matrix then costs 50 page
+        // faults instead of 25,000 when it is first written.
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 1 << 21, bytes) == 0, let data = raw else { return nil }
+        _ = madvise(data, bytes, 14)  // MADV_HUGEPAGE
+        let groups = w.rows / PackedMatrix.rowsPerGroup
+        let perTask = max(1, groups / 64)
+        let failed = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        failed.initialize(to: 0)
+        defer { failed.deallocate() }
+        pool.parallelFor((groups + perTask - 1) / perTask) { task in
+            let g0 = task * perTask
+            if ck_pack_groups(type, w.data, w.rowBytes, w.cols, g0, min(perTask, groups - g0), data) == 0 {
+                failed.pointee = 1
+            }
+        }
+        guard failed.pointee == 0 else { free(data); return nil }
+        return PackedMatrix(source: w, bits: ck_packed_bits(type), data: data, bytes: bytes)
+    }
+
+    /// Unmaps the pages of [start, start + bytes) (whole pages inside the range). Only for read-only file
+    /// maps, where pages read again come back from the file; anonymous memory would lose its contents.
+    public static func releasePages(_ start: UnsafeRawPointer, bytes: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + bytes) / page * page
+        guard end > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        madvise(p, end - first, Int32(MADV_DONTNEED))
+    }
+
+    // MARK: Attention
+
+    /// out (dim) = softmax(scale * K q) V over `count` positions, K and V (count, dim) row-major F32.
+    public static func attend(_ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                              count: Int, dim: Int, scale: Float, _ out: UnsafeMutablePointer<Float>) {
+        ck_attend_f32(q, keys, values, count, dim, scale, out)
     }
 
     /// Rows per task: small enough for about 8 tasks per thread (load balance), at most 64.

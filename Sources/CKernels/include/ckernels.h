@@ -60,6 +60,27 @@ float ck_dot_f32(int type, const void *row, const float *x, long n);
 void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr,
                      const int8_t *qs, const float *d, const float *s, long n, int nt,
                      float *y, long ldy);
+// ---- Repacked weights (see packed.c) ------------------------------------------------------------
+
+#define CK_PACK_ROWS 16
+/// Bits per packed quant for a ggml type (4, 5 or 8), or 0 when the type cannot be packed.
+int ck_packed_bits(int type);
+/// Bytes of a rows x n matrix of `type` once packed, or 0 when it cannot be (type, or rows not a multiple of 16).
+long ck_packed_bytes(int type, long rows, long n);
+/// Packs row groups g0..<g0+ng (16 rows each) of w into dst (the whole packed matrix).
+/// Returns 0 when a scale does not fit in f16 (the matrix must then stay unpacked).
+int ck_pack_groups(int type, const void *w, long rowBytes, long n, long g0, long ng, void *dst);
+/// Row groups g0..<g0+ng of a packed matrix (n columns, `bits` from ck_packed_bits) against nt tokens of
+/// quantized activations: y[t * ldy + r] for rows r of those groups.
+void ck_gemm_packed(int bits, const void *packed, long n, long g0, long ng, const int8_t *qs, const float *d,
+                    const float *s, int nt, float *y, long ldy);
+
+// ---- Attention ---------------------------------------------------------------------------------------
+
+/// One query head over cached positions 0..<count: out (dim) = softmax(scale * K q) V with K, V (count, dim)
+/// row-major F32. Online softmax in chunks, no scratch memory. dim <= 1024.
+void ck_attend_f32(const float *q, const float *k, const float *v, long count, long dim, float scale, float *out);
+
 /// Dequantizes n elements of a row.
 void ck_dequantize(int type, const void *row, float *y, long n);
 
