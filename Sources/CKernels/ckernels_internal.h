@@ -60,7 +60,10 @@ void ck_gemm_packed_scalar(int bits, const void *packed, long n, long g0, long n
                            const float *d, const float *s, int nt, float *y, long ldy);
 void ck_attend_f32_scalar(const float *q, const float *k, const float *v, long count, long dim, float scale, float *out);
 
+void ck_gated_scalar(float *gate, const float *up, long n, int gelu);
+
 #if defined(__x86_64__)
+void ck_gated_avx2(float *gate, const float *up, long n, int gelu);
 void ck_gemm_packed_vnni(int bits, const void *packed, long n, long g0, long ng, const int8_t *qs,
                          const float *d, const float *s, int nt, float *y, long ldy);
 void ck_attend_f32_avx2(const float *q, const float *k, const float *v, long count, long dim, float scale, float *out);

@@ -91,3 +91,10 @@ void ck_attend_f32(const float *q, const float *k, const float *v, long count, l
 #endif
     ck_attend_f32_scalar(q, k, v, count, dim, scale, out);
 }
+
+void ck_gated(float *gate, const float *up, long n, int gelu) {
+#if defined(__x86_64__)
+    if (ck_cpu_level() >= CK_LEVEL_AVX2) { ck_gated_avx2(gate, up, n, gelu); return; }
+#endif
+    ck_gated_scalar(gate, up, n, gelu);
+}

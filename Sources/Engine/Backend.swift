@@ -13,6 +13,8 @@ public protocol Backend: AnyObject {
     func prepare(weights: ModelWeights, config: ModelConfig) throws
     /// y (tokens, w.rows) = x (tokens, w.cols) @ W^T
     func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>)
+    /// ys[i] (tokens, ws[i].rows) = x (tokens, cols) @ ws[i]^T for matrices that share their input (Q/K/V, gate/up).
+    func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>])
     /// out (rows, n) = x / sqrt(mean(x^2) + eps) * weight, row by row. `out` may equal `x`.
     func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows: Int, n: Int, eps: Float, _ out: UnsafeMutablePointer<Float>)
     /// Rotates `heads` heads of width `headDim` in each of `tokens` rows of `x` (tokens, heads*headDim) in place;
@@ -33,6 +35,10 @@ extension Backend {
 
     public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>) {
         Kernels.matmul(w, x, tokens: tokens, y, pool: pool)
+    }
+
+    public func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>]) {
+        for (w, y) in zip(ws, ys) { matmul(w, x, tokens: tokens, y) }
     }
 
     public func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows: Int, n: Int, eps: Float, _ out: UnsafeMutablePointer<Float>) {
@@ -66,6 +72,8 @@ public final class CPUBackend: Backend {
     public let pool: ThreadPool
     /// Packed copies by the address of their source data.
     private var packed: [UnsafeRawPointer: PackedMatrix] = [:]
+    /// Groups of packed matrices that share an input, by the address of the first one's source (built on first use).
+    private var packedGroups: [UnsafeRawPointer: [PackedMatrix]] = [:]
 
     public init(threads: Int) {
         pool = ThreadPool(threads: max(1, threads))
@@ -92,6 +100,21 @@ public final class CPUBackend: Backend {
             Kernels.matmul(w, x, tokens: tokens, y, pool: pool)
         }
     }
+
+    public func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>]) {
+        guard let first = ws.first else { return }
+        if let group = packedGroups[first.data], group.count == ws.count {
+            Kernels.matmul(group, x, tokens: tokens, ys, pool: pool)
+            return
+        }
+        let group = ws.compactMap { packed[$0.data] }
+        if group.count == ws.count, zip(group, ws).allSatisfy({ $0.rows == $1.rows && $0.cols == $1.cols }) {
+            packedGroups[first.data] = group
+            Kernels.matmul(group, x, tokens: tokens, ys, pool: pool)
+        } else {
+            for (w, y) in zip(ws, ys) { matmul(w, x, tokens: tokens, y) }
+        }
+    }
 }
 
 /// The CPU implementations of the non-matmul ops (plain loops; these are a small share of the time).
@@ -111,21 +134,19 @@ public enum CPUOps {
         let half = ropeDims / 2
         // theta_i = pos * base^(-2i/ropeDims), computed as ggml does: repeated multiplication by base^(-2/ropeDims).
         let thetaScale = powf(base, -2 / Float(ropeDims))
-        var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
         for t in 0..<tokens {
+            let row = x + t * heads * headDim
             var theta = Float(startPosition + t)
             for i in 0..<half {
-                cosines[i] = cosf(theta); sines[i] = sinf(theta)
-                theta *= thetaScale
-            }
-            for h in 0..<heads {
-                let v = x + t * heads * headDim + h * headDim
-                for i in 0..<half {
-                    let (a, b) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                let cosine = cosf(theta), sine = sinf(theta)
+                let (a, b) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                for h in 0..<heads {
+                    let v = row + h * headDim
                     let x0 = v[a], x1 = v[b]
-                    v[a] = x0 * cosines[i] - x1 * sines[i]
-                    v[b] = x0 * sines[i] + x1 * cosines[i]
+                    v[a] = x0 * cosine - x1 * sine
+                    v[b] = x0 * sine + x1 * cosine
                 }
+                theta *= thetaScale
             }
         }
     }
@@ -147,17 +168,7 @@ public enum CPUOps {
     }
 
     public static func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {
-        if gelu {
-            let c: Float = 0.797_884_56  // sqrt(2/pi)
-            for i in 0..<count {
-                let x = gate[i]
-                gate[i] = 0.5 * x * (1 + tanhf(c * x * (1 + 0.044715 * x * x))) * up[i]
-            }
-        } else {
-            for i in 0..<count {
-                let x = gate[i]
-                gate[i] = x / (1 + expf(-x)) * up[i]
-            }
-        }
+        Kernels.gatedActivation(gate, up, count: count, gelu: gelu)
     }
+
 }

@@ -126,6 +126,31 @@ public enum Kernels {
         }
     }
 
+    /// ys[i] (tokens, ps[i].rows) = x (tokens, cols) @ W_i^T for packed matrices that share their input (Q/K/V,
+    /// gate/up): x is quantized once and all their row groups are one parallel job.
+    public static func matmul(_ ps: [PackedMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
+        guard tokens > 0, let cols = ps.first?.cols else { return }
+        precondition(ps.count == ys.count && ps.allSatisfy { $0.cols == cols }, "Kernels.matmul: matrices must share their input")
+        let total = ps.reduce(0) { $0 + $1.rows } / PackedMatrix.rowsPerGroup
+        let groupsPerTask = max(1, min(8, total / max(1, 8 * pool.threadCount)))
+        let tasksOf = { (p: PackedMatrix) in (p.rows / PackedMatrix.rowsPerGroup + groupsPerTask - 1) / groupsPerTask }
+        let tokenTile = 64
+        let tokenTiles = (tokens + tokenTile - 1) / tokenTile
+        let groupTasks = ps.reduce(0) { $0 + tasksOf($1) }
+        withQuantized(x, tokens: tokens, cols: cols, pool: pool) { qs, d, s in
+            let units = cols / 32
+            pool.run(groupTasks * tokenTiles) { task in
+                var groupTask = task / tokenTiles, m = 0
+                while groupTask >= tasksOf(ps[m]) { groupTask -= tasksOf(ps[m]); m += 1 }
+                let p = ps[m], groups = p.rows / PackedMatrix.rowsPerGroup
+                let g0 = groupTask * groupsPerTask, t0 = (task % tokenTiles) * tokenTile
+                let ng = min(groupsPerTask, groups - g0), nt = min(tokenTile, tokens - t0)
+                ck_gemm_packed(p.bits, p.data, cols, g0, ng, qs + t0 * cols, d + t0 * units, s + t0 * units,
+                               Int32(nt), ys[m] + t0 * p.rows, p.rows)
+            }
+        }
+    }
+
     /// Runs `body` with x (tokens, cols) quantized to 8-bit blocks of 32 (qs: tokens * cols int8; d and s:
     /// tokens * cols / 32 scales and scaled sums), in the pool's scratch memory and holding the pool.
     static func withQuantized(_ x: UnsafePointer<Float>, tokens: Int, cols: Int, pool: ThreadPool,
@@ -187,6 +212,13 @@ public enum Kernels {
         let end = (Int(bitPattern: start) + bytes) / page * page
         guard end > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
         madvise(p, end - first, Int32(MADV_DONTNEED))
+    }
+
+    // MARK: Element-wise
+
+    /// gate (count) <- act(gate) * up, act = SiLU, or GELU (tanh approximation) when `gelu`.
+    public static func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {
+        ck_gated(gate, up, count, gelu ? 1 : 0)
     }
 
     // MARK: Attention

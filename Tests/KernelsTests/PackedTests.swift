@@ -89,4 +89,24 @@ final class PackedTests: XCTestCase {
             }
         }
     }
+
+    /// gatedActivation matches the formulas in Double to 2e-6 of |x up| + 1e-7.
+    func testGatedActivationMatchesFormula() {
+        for level in levels {
+            Kernels.simdLevel = level
+            for gelu in [false, true] {
+                let n = 203
+                let x = MatmulTests.randomFloats(n, seed: 11).map { $0 * 5 }
+                let up = MatmulTests.randomFloats(n, seed: 12)
+                var gate = x
+                Kernels.gatedActivation(&gate, up, count: n, gelu: gelu)
+                for i in 0..<n {
+                    let v = Double(x[i])
+                    let act = gelu ? 0.5 * v * (1 + tanh(0.7978845608 * (v + 0.044715 * v * v * v))) : v / (1 + exp(-v))
+                    XCTAssertEqual(Double(gate[i]), act * Double(up[i]), accuracy: 2e-6 * abs(v * Double(up[i])) + 1e-7,
+                                   "\(level) gelu \(gelu) x \(v)")
+                }
+            }
+        }
+    }
 }

@@ -81,6 +81,9 @@ void ck_gemm_packed(int bits, const void *packed, long n, long g0, long ng, cons
 /// row-major F32. Online softmax in chunks, no scratch memory. dim <= 1024.
 void ck_attend_f32(const float *q, const float *k, const float *v, long count, long dim, float scale, float *out);
 
+/// gate[i] = act(gate[i]) * up[i] with act SiLU, or GELU with the tanh approximation when gelu != 0.
+void ck_gated(float *gate, const float *up, long n, int gelu);
+
 /// Dequantizes n elements of a row.
 void ck_dequantize(int type, const void *row, float *y, long n);
 
