@@ -85,11 +85,10 @@ public final class CPUBackend: Backend {
             matrices += [layer.wq, layer.wk, layer.wv, layer.wo, layer.ffnGate, layer.ffnUp, layer.ffnDown]
         }
         for w in matrices where packed[w.data] == nil {
-            guard let p = Kernels.pack(w, pool: pool) else { continue }
-            packed[w.data] = p
-            // The source lies in the model's read-only file map: dropping its pages only unmaps them (they
+            // The sources lie in the model's read-only file map: dropping their pages only unmaps them (they
             // come back from the page cache if read again, e.g. embedding rows of a tied output matrix).
-            Kernels.releasePages(w.data, bytes: w.rows * w.rowBytes)
+            guard let p = Kernels.pack(w, pool: pool, releasingSource: true) else { continue }
+            packed[w.data] = p
         }
     }
 

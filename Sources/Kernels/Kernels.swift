@@ -174,13 +174,15 @@ public enum Kernels {
 
     /// Repacks w for the AVX-512 VNNI kernel (see CKernels/packed.c), in parallel on the pool; nil when this
     /// CPU has no VNNI, the type has no packed form (F32/F16/BF16, Q6_K), or rows are not a multiple of 16.
-    public static func pack(_ w: WeightMatrix, pool: ThreadPool) -> PackedMatrix? {
+    /// With `releasingSource`, the pages of w are unmapped as they are packed (see `releasePages`: only for
+    /// read-only file maps), so peak resident memory stays about one copy of the matrix.
+    public static func pack(_ w: WeightMatrix, pool: ThreadPool, releasingSource: Bool = false) -> PackedMatrix? {
         guard simdLevel == .avx512vnni else { return nil }
-        return packAnyLevel(w, pool: pool)
+        return packAnyLevel(w, pool: pool, releasingSource: releasingSource)
     }
 
     /// pack without the CPU check (tests run the packed format through the portable kernel too).
-    public static func packAnyLevel(_ w: WeightMatrix, pool: ThreadPool) -> PackedMatrix? {
+    public static func packAnyLevel(_ w: WeightMatrix, pool: ThreadPool, releasingSource: Bool = false) -> PackedMatrix? {
         let type = Int32(w.type.rawValue)
         let bytes = ck_packed_bytes(type, w.rows, w.cols)
         guard bytes > 0 else { return nil }
@@ -196,10 +198,14 @@ public enum Kernels {
         defer { failed.deallocate() }
         pool.parallelFor((groups + perTask - 1) / perTask) { task in
             let g0 = task * perTask
-            if ck_pack_groups(type, w.data, w.rowBytes, w.cols, g0, min(perTask, groups - g0), data) == 0 {
+            let ng = min(perTask, groups - g0), rows = PackedMatrix.rowsPerGroup
+            if ck_pack_groups(type, w.data, w.rowBytes, w.cols, g0, ng, data) == 0 {
                 failed.pointee = 1
             }
+            if releasingSource { releasePages(w.row(g0 * rows), bytes: ng * rows * w.rowBytes) }
         }
+        // Tasks release whole pages inside their rows as they go (peak memory); the pages they share go now.
+        if releasingSource { releasePages(w.data, bytes: w.rows * w.rowBytes) }
         guard failed.pointee == 0 else { free(data); return nil }
         return PackedMatrix(source: w, bits: ck_packed_bits(type), data: data, bytes: bytes)
     }
