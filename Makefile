@@ -14,8 +14,10 @@ run: deps build model
 build:
 	$(SWIFT) build -c $(CONFIG) --product wafer
 
-test: deps model model-gemma
-	$(SWIFT) test -c $(CONFIG) 2>&1 | tee .build/test.log | grep -E --line-buffered "error:|failed|Executed|passed after|Test Suite 'All tests'|✘|Test run with" ; \
+# The tmux end-to-end tests drive the real binary with the real model (WAFER_E2E_BINARY).
+test: deps models
+	@mkdir -p .build
+	WAFER_E2E_BINARY=$(CURDIR)/$(BIN) $(SWIFT) test -c $(CONFIG) 2>&1 | tee .build/test.log | grep -E --line-buffered "error:|failed|Executed|passed after|Test Suite 'All tests'|✘|Test run with" ; \
 	  status=$${PIPESTATUS[0]}; tail -n 3 .build/test.log; exit $$status
 
 deps:

@@ -16,13 +16,14 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Kernels", dependencies: ["GGUF", "CKernels"]),
         .target(name: "Engine", dependencies: ["GGUF", "Kernels"]),
-        .target(name: "Wafer", dependencies: ["Engine", "Kernels", "GGUF"]),
+        .target(name: "CWafer", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Wafer", dependencies: ["Engine", "Kernels", "CKernels", "CWafer", "GGUF"]),
         .target(name: "Patch"),
         .target(name: "Assistant", dependencies: ["Engine", "Patch"]),
         .systemLibrary(name: "CNCursesW", pkgConfig: "ncursesw",
                        providers: [.apt(["libncurses-dev"])]),
         .target(name: "Terminal", dependencies: ["CNCursesW"]),
-        .target(name: "TUI", dependencies: ["Terminal", "Assistant"]),
+        .target(name: "TUI", dependencies: ["Terminal", "Assistant", "Patch"]),
         .executableTarget(
             name: "WaferCLI",
             dependencies: [
@@ -32,10 +33,11 @@ let package = Package(
 
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "Kernels"]),
-        .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "GGUF"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "Kernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "Kernels", "GGUF"]),
         .testTarget(name: "PatchTests", dependencies: ["Patch"]),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant", "Patch", "Engine"]),
+        .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Engine", "Patch"]),
         .testTarget(name: "CLITests", dependencies: ["GGUF", "WaferCLI"]),
     ],
     swiftLanguageModes: [.v5]

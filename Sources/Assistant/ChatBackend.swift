@@ -1,3 +1,5 @@
+import Engine
+
 /// What the terminal UI needs from whatever answers: the in-process engine or, later, a remote endpoint.
 ///
 /// The UI never waits on a backend: `send` returns a stream at once and generation runs on its own
@@ -57,4 +59,19 @@ public struct ChatStats: Sendable, Equatable {
     public var message: String?
 
     public init() {}
+}
+
+/// A backend whose conversation the assistant can read and rewrite: to set the system prompt, drop older
+/// turns when the context fills, take a file back out, or restore a saved session.
+public protocol ConversationBackend: ChatBackend {
+    /// The conversation as the backend holds it (assistant answers as streamed, steers as user messages).
+    var messages: [ChatMessage] { get }
+    /// Replaces the conversation while idle; the next `send` reads what changed (reusing what it can).
+    func restore(_ messages: [ChatMessage])
+    /// The prompt size of `messages` with a generation prompt: exact for the engine, estimated remotely.
+    func tokenCount(_ messages: [ChatMessage]) -> Int
+    /// Tokens of plain text (for file budgets).
+    func tokenCount(text: String) -> Int
+    /// The most tokens one answer may take (reserved when older turns are dropped).
+    var maxTokens: Int { get set }
 }

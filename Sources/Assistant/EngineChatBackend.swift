@@ -2,7 +2,7 @@ import Engine
 import Foundation
 
 /// The in-process engine behind the `ChatBackend` the terminal UI talks to.
-public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
+public final class EngineChatBackend: ConversationBackend, @unchecked Sendable {
     public let session: Session
     public let modelName: String
     public let backendName: String
@@ -30,6 +30,7 @@ public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
                 var stats = ChatStats()
                 stats.modeledDecodeTokensPerSecond = modeled?()
                 var lastFlush = Date()
+                var firstTokenAt: Date?
                 for await event in events {
                     switch event {
                     case .prefilled(let prefill, let reused, let ms):
@@ -38,6 +39,7 @@ public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
                         continuation.yield(.started(prefillTokens: prefill, reusedTokens: reused))
                     case .firstToken(let ms):
                         stats.ttftMs = stats.ttftMs ?? ms
+                        firstTokenAt = firstTokenAt ?? Date()
                         continuation.yield(.firstToken(ttftMs: ms))
                     case .token(_, let text):
                         stats.generatedTokens += 1
@@ -45,6 +47,9 @@ public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
                         if Date().timeIntervalSince(lastFlush) > 0.25 {
                             lastFlush = Date()
                             stats.contextUsed = self.session.contextUsed
+                            if let first = firstTokenAt, stats.generatedTokens > 1 {
+                                stats.decodeTokensPerSecond = Double(stats.generatedTokens - 1) / Date().timeIntervalSince(first)
+                            }
                             continuation.yield(.stats(stats))
                         }
                     case .steered(let text, let prefill, let reused):
@@ -62,6 +67,11 @@ public final class EngineChatBackend: ChatBackend, @unchecked Sendable {
             continuation.onTermination = { _ in task.cancel() }
         }
     }
+
+    public var messages: [ChatMessage] { session.messages }
+    public func restore(_ messages: [ChatMessage]) { session.restore(messages) }
+    public func tokenCount(_ messages: [ChatMessage]) -> Int { session.promptTokens(messages).count }
+    public func tokenCount(text: String) -> Int { session.tokenizer.encode(text, addBOS: false, parseSpecial: false).count }
 
     public func steer(_ text: String) { session.steer(text) }
     public func interrupt() { session.interrupt() }

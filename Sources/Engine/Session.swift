@@ -57,6 +57,8 @@ public final class Session: @unchecked Sendable {
     /// A sampled token that was shown but not yet evaluated (the last of an answer), and whether the answer was cut.
     private var unevaluated: Int32?
     private var answerWasInterrupted = false
+    /// Set by `restore(_:)`: the next turn renders the whole conversation and reuses the longest cached prefix.
+    private var needsRender = false
 
     public init(transformer: Transformer, contextSize: Int) {
         self.transformer = transformer
@@ -89,16 +91,39 @@ public final class Session: @unchecked Sendable {
             tokens = []
             unevaluated = nil
             answerWasInterrupted = false
+            needsRender = false
             cache.setCount(0)
         }
+    }
+
+    /// Replaces the conversation (to restore a saved one, set a system prompt, or drop older turns).
+    ///
+    /// The cache is kept: the next turn renders the whole conversation and computes only what follows the
+    /// longest prefix the cache already holds (with older turns dropped, that is the system prompt and
+    /// whatever came before the first dropped turn). An interrupted answer in `messages` should already
+    /// carry `Session.interruptionMarker`.
+    public func restore(_ messages: [ChatMessage]) {
+        lock.withLock {
+            precondition(!busy, "restore while generating")
+            self.messages = messages
+            unevaluated = nil
+            answerWasInterrupted = false
+            needsRender = true
+        }
+    }
+
+    /// The prompt tokens of `messages` rendered with the generation prompt, as a fresh request would have them.
+    public func promptTokens(_ messages: [ChatMessage]) -> [Int32] {
+        let prompt = template.render(messages, addGenerationPrompt: true)
+        return tokenizer.encode(prompt, addBOS: tokenizer.addBOS && template.prefix.isEmpty, parseSpecial: true)
     }
 
     /// Sends a user message and streams the assistant's answer.
     public func chat(_ text: String, maxTokens: Int, sampler: SamplerConfig) -> AsyncStream<GenerationEvent> {
         var request: [Int32]
-        if tokens.isEmpty && unevaluated == nil {
-            let prompt = template.render(messages + [ChatMessage(.user, text)], addGenerationPrompt: true)
-            request = tokenizer.encode(prompt, addBOS: tokenizer.addBOS && template.prefix.isEmpty, parseSpecial: true)
+        if needsRender || (tokens.isEmpty && unevaluated == nil) {
+            needsRender = false
+            request = promptTokens(messages + [ChatMessage(.user, text)])
         } else {
             request = tokens
             if let last = unevaluated, !tokenizer.isEndOfGeneration(last) { request.append(last) }

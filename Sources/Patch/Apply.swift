@@ -87,6 +87,15 @@ struct HunkApplier {
 
     /// Places each hunk in order, then splices. Throws a conflict error listing every unplaced hunk.
     mutating func apply(_ hunks: [Hunk], crAware: Bool) throws -> HunkApplication {
+        var hunks = hunks
+        if document.hasBOM {
+            // The file's BOM is kept aside; a git diff carries it in the first line's text.
+            for h in hunks.indices {
+                for l in hunks[h].lines.indices where hunks[h].lines[l].content.hasPrefix(utf8BOM) {
+                    hunks[h].lines[l].content.removeFirst(3)
+                }
+            }
+        }
         var placements: [(HunkPlacement, IndentShift?)] = []
         var conflicts: [Conflict] = []
         var low = 0

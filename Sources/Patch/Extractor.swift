@@ -67,6 +67,9 @@ public struct EditExtractor: Sendable {
         while next < lines.count {
             let start = next
             let c = lines[start].content
+            if !final, start + 1 == lines.count, c.hasPrefix("--- ") {
+                break  // a `---` line may open a diff once the `+++` line arrives
+            }
             if let fence = Fence(opening: c) {
                 var close = start + 1
                 while close < lines.count, !fence.isClosing(lines[close].content) { close += 1 }

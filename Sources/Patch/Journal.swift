@@ -1,5 +1,5 @@
 // The undo journal under `<root>/.wafer/history/`: one entry per applied change set, kept as a JSON
-// description (paths, modes, SHA-256 of each side) and a blob of the before and after contents.
+// description (paths, modes, a hash of each side) and a blob of the before and after contents.
 // `HEAD` holds how many entries are applied; entries above it can be redone until a new change is
 // applied. Everything is plain files, so undo and redo survive restarts.
 
@@ -13,8 +13,9 @@ public struct JournalFile: Codable, Sendable, Hashable {
     public var path: String
     public var before: Blob?
     public var after: Blob?
-    public var beforeSHA256: String?
-    public var afterSHA256: String?
+    /// FNV-1a 64-bit hash of each side's bytes (hex).
+    public var beforeHash: String?
+    public var afterHash: String?
     public var beforeMode: UInt32?
     public var afterMode: UInt32?
 }
@@ -78,12 +79,12 @@ public final class Journal: @unchecked Sendable {
                 throw PatchError(.journal, "journal entry \(entry.id) is truncated")
             }
             let b = Array(blob[ref.offset..<(ref.offset + ref.length)])
-            if let sha, SHA256.hex(b) != sha { throw PatchError(.journal, "journal entry \(entry.id) is corrupt") }
+            if let sha, FNV1a64.hex(b) != sha { throw PatchError(.journal, "journal entry \(entry.id) is corrupt") }
             return b
         }
         var out: [FileChange] = []
         for f in entry.files {
-            let before = try bytes(f.before, f.beforeSHA256), after = try bytes(f.after, f.afterSHA256)
+            let before = try bytes(f.before, f.beforeHash), after = try bytes(f.after, f.afterHash)
             out.append(reversed
                 ? FileChange(path: f.path, before: after, after: before, beforeMode: f.afterMode, afterMode: f.beforeMode)
                 : FileChange(path: f.path, before: before, after: after, beforeMode: f.beforeMode, afterMode: f.afterMode))
@@ -92,7 +93,8 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Writes the entry for a change set about to be applied (not yet counted by HEAD); drops redo entries.
-    func prepare(_ changes: ChangeSet, summary: String) throws -> JournalEntry {
+    /// With `sync` false the caller flushes the file system before counting the entry (see Transaction).
+    func prepare(_ changes: ChangeSet, summary: String, sync: Bool) throws -> JournalEntry {
         try ensureDirectory()
         let h = try head()
         var id = h + 1
@@ -105,19 +107,19 @@ public final class Journal: @unchecked Sendable {
         for c in changes.changes {
             var f = JournalFile(path: c.path, beforeMode: c.beforeMode, afterMode: c.afterMode)
             if let b = c.before {
-                f.before = .init(offset: blob.count, length: b.count); blob += b; f.beforeSHA256 = SHA256.hex(b)
+                f.before = .init(offset: blob.count, length: b.count); blob += b; f.beforeHash = FNV1a64.hex(b)
             }
             if let a = c.after {
-                f.after = .init(offset: blob.count, length: a.count); blob += a; f.afterSHA256 = SHA256.hex(a)
+                f.after = .init(offset: blob.count, length: a.count); blob += a; f.afterHash = FNV1a64.hex(a)
             }
             files.append(f)
         }
         let entry = JournalEntry(id: id, date: ISO8601DateFormatter().string(from: Date()), summary: summary, files: files)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.sortedKeys]
         let json = try encoder.encode(entry)
-        try writeAtomically(blobPath(id), blob)
-        try writeAtomically(jsonPath(id), Array(json))
+        try writeAtomically(blobPath(id), blob, sync: sync)
+        try writeAtomically(jsonPath(id), Array(json), sync: sync)
         return entry
     }
 
@@ -146,8 +148,8 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    private func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
-        let temp = try writeTemporary(in: parent(path), name: basename(path), bytes: bytes, mode: 0o644, sync: true, for: path)
+    private func writeAtomically(_ path: String, _ bytes: [UInt8], sync: Bool = true) throws {
+        let temp = try writeTemporary(in: parent(path), name: basename(path), bytes: bytes, mode: 0o644, sync: sync, for: path)
         guard rename(temp, path) == 0 else {
             let why = errnoText()
             unlink(temp)

@@ -68,7 +68,7 @@ public struct Hunk: Sendable, Hashable {
     /// The `@@ -a,b +c,d @@ section` header, computing numbers the format did not carry.
     public var header: String {
         let oldFirst = oldStart ?? 1, newFirst = newStart ?? oldFirst
-        let old = oldCount == 1 ? "\(oldFirst)" : "\(oldCount == 0 && oldFirst > 0 ? oldFirst : oldFirst),\(oldCount)"
+        let old = oldCount == 1 ? "\(oldFirst)" : "\(oldFirst),\(oldCount)"
         let new = newCount == 1 ? "\(newFirst)" : "\(newFirst),\(newCount)"
         return "@@ -\(old) +\(new) @@" + (section.isEmpty ? "" : " " + section)
     }
@@ -185,6 +185,14 @@ public struct Conflict: Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// 1-based lines of the closest region found, if any.
     public var nearestLines: ClosedRange<Int>?
+
+    public init(path: String, hunkIndex: Int, hunkHeader: String, message: String, nearestLines: ClosedRange<Int>?) {
+        self.path = path
+        self.hunkIndex = hunkIndex
+        self.hunkHeader = hunkHeader
+        self.message = message
+        self.nearestLines = nearestLines
+    }
 
     public var description: String { "\(path): hunk \(hunkIndex + 1) (\(hunkHeader)): \(message)" }
 }

@@ -69,3 +69,15 @@ public enum SHA256 {
 
     @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 }
+
+/// FNV-1a, 64-bit: a fast content hash for the journal (tens of megabytes per apply), as 16 hex digits.
+public enum FNV1a64 {
+    public static func hex(_ bytes: [UInt8]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        bytes.withUnsafeBufferPointer { buffer in
+            for b in buffer { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        }
+        let s = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+}

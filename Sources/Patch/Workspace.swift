@@ -164,7 +164,7 @@ public final class Workspace: @unchecked Sendable {
             if let old = patch.oldPath {
                 source = try load(old)
                 if source.bytes == nil {
-                    let onlyInsertions = !patch.hunks.isEmpty && patch.hunks.allSatisfy { $0.oldCount == 0 && $0.oldStart == nil }
+                    let onlyInsertions = !patch.hunks.isEmpty && patch.hunks.allSatisfy { $0.oldCount == 0 }
                     if onlyInsertions && !patch.isDeletion {
                         creating = true
                     } else {
@@ -272,7 +272,7 @@ public final class Workspace: @unchecked Sendable {
     }
 
     private func write(_ changes: ChangeSet, summary: String) throws {
-        let entry = try journal.prepare(changes, summary: summary)
+        let entry = try journal.prepare(changes, summary: summary, sync: true)
         do {
             try Transaction(guardian: pathGuard, faultInjector: faultInjector).commit(changes.changes)
         } catch {

@@ -73,6 +73,10 @@ public final class AppRunner {
         self.terminal = terminal
         self.trace = trace
         state = AppState(backend: backend, width: terminal.width, height: terminal.height)
+        if let assistant = backend as? Assistant {
+            let inbox = self.inbox
+            assistant.onNotice = { inbox.post(.assistant(CommandResult($0))) }
+        }
     }
 
     /// Posts an event from any thread (tests use this to inject signals).
@@ -165,6 +169,10 @@ public final class AppRunner {
             terminal.invalidate()
         case .quit(let reason):
             quitReason = reason
+        case .assistantCommand(let text):
+            let result = (backend as? Assistant)?.handle(slashCommand: text)
+                ?? CommandResult("\(text.split(separator: " ").first ?? "") needs the local assistant (not available with this backend)", isError: true)
+            inbox.post(.assistant(result))
         }
     }
 

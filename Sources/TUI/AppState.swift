@@ -15,13 +15,25 @@ public struct Message: Equatable, Sendable {
         case error
     }
     public var role: Role
-    public var text: String
+    /// The text split at newlines, kept split as it streams so each frame lays out only what it shows.
+    public private(set) var lines: [String]
     /// The answer was stopped by the user; it stays in the transcript (and in the model's context) marked so.
     public var interrupted = false
     public init(_ role: Role, _ text: String, interrupted: Bool = false) {
         self.role = role
-        self.text = text
+        self.lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         self.interrupted = interrupted
+    }
+
+    public var text: String { lines.joined(separator: "\n") }
+    public var isEmpty: Bool { lines.count == 1 && lines[0].isEmpty }
+
+    /// Appends streamed text (costs the length of the new text, not of the message).
+    public mutating func append(_ s: String) {
+        var first = true
+        for part in s.split(separator: "\n", omittingEmptySubsequences: false) {
+            if first { lines[lines.count - 1] += part; first = false } else { lines.append(String(part)) }
+        }
     }
 }
 

@@ -7,6 +7,9 @@ public enum Event: Equatable, Sendable {
     case chat(ChatEvent)
     /// The process was asked to stop (SIGINT, SIGTERM, SIGHUP).
     case signal(String)
+    /// The result of a command the assistant ran (`/add`, `/files`, `/save`, ...), or a notice it raised
+    /// on its own (older turns dropped to fit the context).
+    case assistant(CommandResult)
 }
 
 /// Side effects `reduce` asks for. They run in one place (`AppRunner`) and their results come back as events.
@@ -31,4 +34,6 @@ public enum Effect: Equatable, Sendable {
     /// Repaint every cell (Ctrl+L).
     case redraw
     case quit(reason: String)
+    /// Run a command of the assistant layer (the whole line as typed); its result comes back as `.assistant`.
+    case assistantCommand(String)
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Terminal
 
 /// Markdown as it streams: each call lays out the whole text so far, so an unfinished line or code block is
@@ -5,23 +6,33 @@ import Terminal
 /// code with syntax colours, and diffs in red and green.
 public enum Markdown {
     public static func render(_ text: String, width: Int) -> [StyledLine] {
-        var out: [StyledLine] = []
-        var fence: (marker: String, lang: String, diff: Bool)?
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        return render(lines: lines, width: width, maxRows: Int.max)
+    }
+
+    enum Kind: Equatable {
+        case text, fence, code(String), diff
+    }
+
+    /// How each line is styled: a fence, code of a language, a diff line, or markdown text. Cheap: prefix checks.
+    static func classify(_ lines: [String]) -> [Kind] {
+        var kinds: [Kind] = []
+        kinds.reserveCapacity(lines.count)
+        var fence: (marker: Substring, lang: String, diff: Bool)?
         var firstCodeLine = false
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = String(raw)
+        for line in lines {
             let stripped = line.drop(while: { $0 == " " })
             if stripped.hasPrefix("```") || stripped.hasPrefix("~~~") {
-                let marker = String(stripped.prefix(3))
+                let marker = stripped.prefix(3)
                 if let f = fence, f.marker == marker, trim(String(stripped.dropFirst(3))).isEmpty {
                     fence = nil
-                    out.append([Span(line, Style(.dim))])
+                    kinds.append(.fence)
                     continue
                 } else if fence == nil {
                     let lang = trim(String(stripped.dropFirst(3))).lowercased()
                     fence = (marker, lang, lang == "diff" || lang == "patch")
                     firstCodeLine = true
-                    out.append([Span(line, Style(.dim))])
+                    kinds.append(.fence)
                     continue
                 }
             }
@@ -32,13 +43,48 @@ public enum Markdown {
                     fence = f
                 }
                 firstCodeLine = false
-                let spans = f.diff ? diffLine(line) : Highlighter.highlight(line, language: f.lang)
-                out += wrap(spans, width: width, first: [Span("  ", Style(.code))],
-                            continuation: [Span("  ", Style(.code))], words: false)
+                kinds.append(f.diff ? .diff : .code(f.lang))
                 continue
             }
-            out += block(line, width: width)
+            kinds.append(.text)
         }
+        return kinds
+    }
+
+    /// Lays out the last lines of a text, at least `maxRows` rows of them (all when the text is shorter).
+    /// Complete lines come from `LineCache`, so streaming costs only the line being written.
+    public static func render(lines: [String], width: Int, maxRows: Int) -> [StyledLine] {
+        let kinds = classify(lines)
+        var chunks: [[StyledLine]] = []
+        var count = 0
+        for i in stride(from: lines.count - 1, through: 0, by: -1) {
+            let line = lines[i]
+            let rows: [StyledLine]
+            switch kinds[i] {
+            case .fence:
+                rows = [[Span(line, Style(.dim))]]
+            case .diff:
+                rows = LineCache.shared.rows(line, kind: "diff", width: width) {
+                    wrap(diffLine(line), width: width, first: [Span("  ", Style(.code))],
+                         continuation: [Span("  ", Style(.code))], words: false)
+                }
+            case .code(let lang):
+                rows = LineCache.shared.rows(line, kind: "code:" + lang, width: width) {
+                    wrap(Highlighter.highlight(line, language: lang), width: width, first: [Span("  ", Style(.code))],
+                         continuation: [Span("  ", Style(.code))], words: false)
+                }
+            case .text:
+                // The last line is usually the one still growing: not worth remembering.
+                rows = i == lines.count - 1 ? block(line, width: width)
+                    : LineCache.shared.rows(line, kind: "", width: width) { block(line, width: width) }
+            }
+            chunks.append(rows)
+            count += rows.count
+            if count >= maxRows { break }
+        }
+        var out: [StyledLine] = []
+        out.reserveCapacity(count)
+        for c in chunks.reversed() { out += c }
         return out
     }
 
@@ -275,5 +321,28 @@ public enum Highlighter {
             i += 1
         }
         return out
+    }
+}
+
+/// Remembers the rows of lines already laid out (a line, how it is styled, the width), so a streaming answer
+/// costs only its new text per frame. A pure memo: the result depends on the key alone.
+final class LineCache: @unchecked Sendable {
+    static let shared = LineCache()
+    private struct Key: Hashable { let text: String; let kind: String; let width: Int }
+    private let lock = NSLock()
+    private var rows: [Key: [StyledLine]] = [:]
+    private let limit = 50_000
+
+    func rows(_ text: String, kind: String, width: Int, _ make: () -> [StyledLine]) -> [StyledLine] {
+        let key = Key(text: text, kind: kind, width: width)
+        lock.lock()
+        if let r = rows[key] { lock.unlock(); return r }
+        lock.unlock()
+        let r = make()
+        lock.lock()
+        if rows.count >= limit { rows.removeAll(keepingCapacity: true) }
+        rows[key] = r
+        lock.unlock()
+        return r
     }
 }

@@ -8,11 +8,18 @@ public let slashCommands: [(name: String, help: String)] = [
     ("/model", "show the model, backend and context"),
     ("/stats", "show the last answer's figures"),
     ("/wafer", "show the fabric view"),
+    ("/add", "put a file in the conversation (or @path in a message)"),
+    ("/drop", "take a file out"),
+    ("/files", "list the files in the conversation"),
+    ("/save", "save the conversation under a name"),
+    ("/resume", "continue a saved conversation"),
     ("/quit", "leave"),
 ]
 
 /// Commands from the design that belong to other parts of the program and are not in this build yet.
-let laterCommands: Set<String> = ["/add", "/drop", "/files", "/diff", "/apply", "/undo", "/redo", "/save", "/resume"]
+let laterCommands: Set<String> = ["/diff", "/apply", "/undo", "/redo"]
+/// Commands the assistant layer runs (working-tree context and sessions).
+let assistantCommands: Set<String> = ["/add", "/drop", "/files", "/save", "/resume"]
 
 /// The whole behaviour of the UI: a new state and the effects to run, from a state and an event. Pure.
 public func reduce(_ state: AppState, _ event: Event) -> (AppState, [Effect]) {
@@ -26,6 +33,13 @@ public func reduce(_ state: AppState, _ event: Event) -> (AppState, [Effect]) {
     case .signal(let name):
         s.quitting = true
         effects.append(.quit(reason: name))
+    case .assistant(let result):
+        if let messages = result.transcript {
+            s.transcript = messages.map { Message($0.role == .user ? .user : .assistant, $0.content) }
+            s.streamingIndex = nil
+            s.scroll = 0
+        }
+        s.transcript.append(Message(result.isError ? .error : .notice, result.text))
     }
     return (s, effects)
 }
@@ -212,6 +226,10 @@ private func submit(_ s: inout AppState, _ effects: inout [Effect], queue: Bool)
 
     if trimmed.hasPrefix("/") && !trimmed.contains("\n") {
         let name = String(trimmed.split(separator: " ", maxSplits: 1)[0])
+        if assistantCommands.contains(name) {
+            effects.append(.assistantCommand(trimmed))
+            return
+        }
         if slashCommands.contains(where: { $0.name == name }) || laterCommands.contains(name) {
             runCommand(&s, name, &effects)
             return
@@ -310,7 +328,7 @@ private func reduceChat(_ s: inout AppState, _ event: ChatEvent, _ effects: inou
         if s.stats.ttftMs == nil { s.stats.ttftMs = ms }
     case .text(let t):
         ensureStreaming(&s)
-        s.transcript[s.streamingIndex!].text += t
+        s.transcript[s.streamingIndex!].append(t)
     case .steered(let text, let prefill, let reused):
         if let i = s.pending.firstIndex(where: { $0.kind == .steer && $0.text == text })
             ?? s.pending.firstIndex(where: { $0.kind == .steer }) {
@@ -318,7 +336,7 @@ private func reduceChat(_ s: inout AppState, _ event: ChatEvent, _ effects: inou
         }
         s.lastPrefillTokens = prefill
         s.lastReusedTokens = reused
-        if let i = s.streamingIndex, s.transcript[i].text.isEmpty { s.transcript.remove(at: i) }
+        if let i = s.streamingIndex, s.transcript[i].isEmpty { s.transcript.remove(at: i) }
         s.transcript.append(Message(.steer, text))
         s.transcript.append(Message(.assistant, ""))
         s.streamingIndex = s.transcript.count - 1
@@ -328,7 +346,7 @@ private func reduceChat(_ s: inout AppState, _ event: ChatEvent, _ effects: inou
         mergeStats(&s, st)
         if let i = s.streamingIndex {
             if reason == .interrupted { s.transcript[i].interrupted = true }
-            if s.transcript[i].text.isEmpty && reason != .interrupted { s.transcript.remove(at: i) }
+            if s.transcript[i].isEmpty && reason != .interrupted { s.transcript.remove(at: i) }
         }
         switch reason {
         case .error:

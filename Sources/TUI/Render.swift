@@ -81,12 +81,12 @@ public func render(_ s: AppState) -> ScreenBuffer { render(s, width: s.width, he
 // MARK: - Transcript
 
 /// The rows of one transcript entry at a width.
-public func layoutMessage(_ m: Message, width: Int, streaming: Bool) -> [StyledLine] {
+public func layoutMessage(_ m: Message, width: Int, streaming: Bool, maxRows: Int = .max) -> [StyledLine] {
     var rows: [StyledLine]
     switch m.role {
     case .user:
         rows = []
-        for (i, line) in m.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, line) in m.lines.enumerated() {
             rows += wrap([Span(String(line), Style(.normal, .bold))], width: width,
                          first: [Span(i == 0 ? "› " : "  ", Style(.user, .bold))], continuation: [Span("  ")])
         }
@@ -94,7 +94,7 @@ public func layoutMessage(_ m: Message, width: Int, streaming: Bool) -> [StyledL
         rows = wrap([Span(m.text.replacingNewlines(), Style(.steer))], width: width,
                     first: [Span("↳ ", Style(.steer, .bold))], continuation: [Span("  ")])
     case .assistant:
-        rows = m.text.isEmpty ? [] : Markdown.render(m.text, width: width)
+        rows = m.isEmpty ? [] : Markdown.render(lines: m.lines, width: width, maxRows: maxRows)
         if streaming {
             if rows.isEmpty { rows = [[Span("…", Style(.dim))]] } else {
                 let w = rows[rows.count - 1].reduce(0) { $0 + CharWidth.of($1.text) }
@@ -130,7 +130,8 @@ private func drawTranscript(_ buf: inout ScreenBuffer, _ s: AppState, _ area: Re
     var lines: [StyledLine] = []
     var reachedTop = true
     for i in stride(from: s.transcript.count - 1, through: 0, by: -1) {
-        var block = layoutMessage(s.transcript[i], width: area.width, streaming: i == s.streamingIndex && s.isGenerating)
+        var block = layoutMessage(s.transcript[i], width: area.width, streaming: i == s.streamingIndex && s.isGenerating,
+                                  maxRows: need - lines.count)
         if i > 0 && !(s.transcript[i].role == .assistant && s.transcript[i - 1].role == .user)
             && !(s.transcript[i].role == .assistant && s.transcript[i - 1].role == .steer) {
             block.insert([], at: 0)
@@ -138,8 +139,8 @@ private func drawTranscript(_ buf: inout ScreenBuffer, _ s: AppState, _ area: Re
         lines.insert(contentsOf: block, at: 0)
         if lines.count >= need && i > 0 { reachedTop = false; break }
     }
-    var scroll = s.scroll
-    if reachedTop { scroll = min(scroll, max(0, lines.count - area.height)) }
+    _ = reachedTop
+    let scroll = min(s.scroll, max(0, lines.count - area.height))
     let end = lines.count - scroll
     let start = max(0, end - area.height)
     for (row, line) in lines[start..<end].enumerated() {
@@ -226,15 +227,19 @@ func statusFields(_ s: AppState) -> [(text: String, style: Style, priority: Int)
     case .stopping: state = "■ stopping"
     case .idle: state = s.lastFinish == .interrupted ? "■ interrupted" : (s.lastFinish == .error ? "! error" : "idle")
     }
+    let narrow = s.width < 110
+    var model = s.modelName
+    if narrow && model.count > 18 { model = String(model.prefix(17)) + "…" }
     var f: [(String, Style, Int)] = [
         (state, Style(.statusAccent), 0),
-        (s.modelName, Style(.status), 1),
-        (s.backendName, Style(.status), 3),
+        (model, Style(.status), 1),
+        (s.backendName, Style(.status), 5),
         ("ctx \(s.contextUsed)/\(s.contextSize)", Style(.status), 2),
     ]
-    f.append(("host " + (s.stats.decodeTokensPerSecond.map { formatRate($0) } ?? "–") + " tok/s", Style(.status), 4))
+    f.append(((narrow ? "" : "host ") + (s.stats.decodeTokensPerSecond.map { formatRate($0) } ?? "–") + " tok/s",
+              Style(.status), 3))
     if let w = s.stats.modeledDecodeTokensPerSecond {
-        f.append(("wafer " + formatRate(w) + " tok/s (modelled)", Style(.status), 5))
+        f.append(("wafer " + formatRate(w) + " tok/s" + (narrow ? "" : " (modelled)"), Style(.status), 4))
     }
     f.append(("ttft " + (s.stats.ttftMs.map { formatMs($0) } ?? "–"), Style(.status), 6))
     return f
@@ -309,10 +314,9 @@ private func drawHelp(_ buf: inout ScreenBuffer, _ s: AppState, _ area: Rect) {
     }
     lines.append([])
     lines.append([Span("Commands", Style(.heading, .bold))])
-    for (name, help) in slashCommands {
-        let pad = String(repeating: " ", count: max(1, 20 - CharWidth.of(name)))
-        lines.append([Span(name, Style(.accent)), Span(pad + help, Style(.overlay))])
-    }
+    let inner = max(1, min(area.width, 66) - 4)
+    lines += wrap(slashCommands.map { Span($0.name + " ", Style(.accent)) }, width: inner)
+    lines += wrap([Span("/stats: the last answer's figures · /model: model and context", Style(.overlay))], width: inner)
     lines.append([])
     lines.append([Span("Esc closes", Style(.dim))])
     _ = drawBox(&buf, title: "Keys", lines: lines, in: area, maxWidth: 66)

@@ -33,7 +33,9 @@ func wrap(_ spans: [Span], width: Int, first: [Span] = [], continuation: [Span] 
             end += 1
         }
         var next = end
-        if end < cells.count && words && lastSpace > start {
+        if end < cells.count && words && cells[end].0 == " " {
+            next = end + 1
+        } else if end < cells.count && words && lastSpace > start {
             end = lastSpace
             next = lastSpace + 1
         } else if end == start && end < cells.count {

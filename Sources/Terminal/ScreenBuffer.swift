@@ -28,8 +28,8 @@ public enum ColorRole: UInt8, CaseIterable, Sendable {
         case .diffRemove: return "-"
         case .diffHunk: return "@"
         case .border: return "b"
-        case .status: return "S"
-        case .statusAccent: return "A"
+        case .status: return "~"
+        case .statusAccent: return "^"
         case .overlay: return "o"
         }
     }

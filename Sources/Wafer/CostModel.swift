@@ -211,6 +211,31 @@ public struct DecodeCostModel: Sendable {
             ops.append(gemv(name: mtx.name, inputs: mtx.inputs, outputs: mtx.outputs, grid: grid, inputOnColumns: true, group: 1))
         }
         ops.append(elementwise(name: "rope", elements: s.qDim + s.kvDim, split: r, grid: grid, opsPerElement: 3))
+        ops += attentionOps(s, grid: grid, context: context)
+        if let o = s.matrix(.o) {
+            ops.append(gemv(name: o.name, inputs: o.inputs, outputs: o.outputs, grid: grid, inputOnColumns: false))
+        }
+        ops.append(elementwise(name: "attn_residual", elements: s.dModel, split: c, grid: grid))
+        ops.append(elementwise(name: "ffn_norm", elements: s.dModel, split: c, grid: grid, opsPerElement: 3,
+                               transcendental: 1, reduceOver: c, reductions: 1))
+        for role in [MatrixRole.gate, .up] {
+            guard let mtx = s.matrix(role) else { continue }
+            ops.append(gemv(name: mtx.name, inputs: mtx.inputs, outputs: mtx.outputs, grid: grid, inputOnColumns: true, group: 2))
+        }
+        ops.append(elementwise(name: "silu_mul", elements: s.ffn, split: r, grid: grid, opsPerElement: 2, transcendental: s.ffn))
+        if let down = s.matrix(.down) {
+            ops.append(gemv(name: down.name, inputs: down.inputs, outputs: down.outputs, grid: grid, inputOnColumns: false))
+        }
+        ops.append(elementwise(name: "ffn_residual", elements: s.dModel, split: c, grid: grid))
+        return ops
+    }
+
+    /// The attention of one layer over `context` cached positions: the shift-based KV append, scores
+    /// (positions on columns, head dimensions reduced along rows), softmax along rows, and the weighted sum
+    /// of V reduced along columns.
+    public func attentionOps(_ s: ModelShape, grid: Grid, context: Int) -> [OpCost] {
+        let r = grid.rows, c = grid.columns
+        var ops: [OpCost] = []
         // Shift-based KV append: the new k, v enter the newest column; every column passes its oldest entry one hop on.
         let kvBytes = 2 * ceilDiv(s.kvDim, r) * machine.activationBytes
         let shift = CommCost(hops: 1, routingSteps: 1, serialization: CommModel.serialization(kvBytes, machine))
@@ -234,21 +259,6 @@ public struct DecodeCostModel: Sendable {
         ops.append(OpCost(name: "attn_values", region: "layer", grid: grid, computeCycles: (avMacs / machine.macsPerCycle).rounded(.up),
                           comm: avComm, commCycles: avComm.cycles(machine), overheadCycles: machine.opOverheadCycles, overlapGroup: nil,
                           collective: Collective(n: c, bytes: ceilDiv(s.qDim, r) * machine.activationBytes, horizontal: true)))
-        if let o = s.matrix(.o) {
-            ops.append(gemv(name: o.name, inputs: o.inputs, outputs: o.outputs, grid: grid, inputOnColumns: false))
-        }
-        ops.append(elementwise(name: "attn_residual", elements: s.dModel, split: c, grid: grid))
-        ops.append(elementwise(name: "ffn_norm", elements: s.dModel, split: c, grid: grid, opsPerElement: 3,
-                               transcendental: 1, reduceOver: c, reductions: 1))
-        for role in [MatrixRole.gate, .up] {
-            guard let mtx = s.matrix(role) else { continue }
-            ops.append(gemv(name: mtx.name, inputs: mtx.inputs, outputs: mtx.outputs, grid: grid, inputOnColumns: true, group: 2))
-        }
-        ops.append(elementwise(name: "silu_mul", elements: s.ffn, split: r, grid: grid, opsPerElement: 2, transcendental: s.ffn))
-        if let down = s.matrix(.down) {
-            ops.append(gemv(name: down.name, inputs: down.inputs, outputs: down.outputs, grid: grid, inputOnColumns: false))
-        }
-        ops.append(elementwise(name: "ffn_residual", elements: s.dModel, split: c, grid: grid))
         return ops
     }
 

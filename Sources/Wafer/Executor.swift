@@ -2,7 +2,7 @@ import Foundation
 import GGUF
 
 /// A weight matrix in its GGUF encoding: `outputs` rows of `inputs` elements (ggml `dims[0]`).
-public struct WeightMatrix: Sendable {
+public struct QuantizedMatrix: Sendable {
     public var name: String
     public var type: GGMLType
     public var inputs: Int
@@ -97,7 +97,7 @@ public final class WaferMachine {
 
     /// Tiles `w` over the region.
     /// - Throws: `WaferError.doesNotFit` when a tile (plus the code reserve) exceeds a PE's SRAM.
-    public func place(_ w: WeightMatrix, inputOnColumns: Bool = true) throws -> PlacedMatrix {
+    public func place(_ w: QuantizedMatrix, inputOnColumns: Bool = true) throws -> PlacedMatrix {
         let a = inputOnColumns ? grid.columns : grid.rows, b = inputOnColumns ? grid.rows : grid.columns
         let nb = w.blocksPerRow, ts = w.type.typeSize, rowBytes = nb * ts
         var tiles = [[UInt8]](repeating: [], count: grid.count)

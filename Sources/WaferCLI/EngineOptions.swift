@@ -2,17 +2,21 @@ import ArgumentParser
 import Engine
 import Foundation
 import GGUF
+import Wafer
 
 /// Options shared by the commands that run a model.
 struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: "Model name (smollm2, gemma3, qwen-coder) or path to a GGUF file.")
     var model: String?
 
-    @Option(name: .long, help: "Backend: cpu, or wafer (the emulated wafer-scale accelerator).")
-    var backend: String = "cpu"
+    @Option(name: .long, help: "Backend: wafer (the emulated wafer-scale accelerator) or cpu.")
+    var backend: String = "wafer"
 
     @Option(name: .long, help: "Wafer preset: wse3 or wse2.")
     var preset: String = "wse3"
+
+    @Option(name: .long, help: "Wafer decode region of one layer, RxC (searched when absent).")
+    var grid: String?
 
     @Option(name: .long, help: "Threads for the CPU work (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -25,6 +29,7 @@ struct EngineOptions: ParsableArguments {
         if let ctx, ctx < 16 || ctx > 1 << 20 { throw ValidationError("--ctx must be between 16 and 1048576") }
         guard ["cpu", "wafer"].contains(backend) else { throw ValidationError("--backend must be cpu or wafer, not '\(backend)'") }
         guard ["wse2", "wse3"].contains(preset) else { throw ValidationError("--preset must be wse2 or wse3, not '\(preset)'") }
+        if let grid, Grid(parsing: grid) == nil { throw ValidationError("bad --grid '\(grid)' (expected RxC, e.g. 80x80)") }
     }
 
     /// Loads the model, reporting any problem with the file as a one-line error (exit 2).
@@ -39,19 +44,39 @@ struct EngineOptions: ParsableArguments {
         }
     }
 
-    func makeBackend() throws -> Backend {
+    /// The backend the flags choose; the wafer's KV cache is placed for `context` positions.
+    func makeBackend(context: Int) throws -> Backend {
         switch backend {
         case "cpu": return CPUBackend(threads: threads)
-        default: throw CLIError.badInput("the wafer backend is not available in this build; use --backend cpu")
+        default:
+            guard let machine = MachineConfig.preset(named: preset) else { throw CLIError.badInput("unknown preset '\(preset)'") }
+            return WaferBackend(machine: machine, grid: grid.flatMap(Grid.init(parsing:)), context: context, threads: threads)
         }
     }
 
     /// A model ready to generate: loaded, placed on the backend, with a KV cache of the chosen size.
     func makeSession() throws -> Session {
         let model = try loadModel()
-        let transformer = try Transformer(model: model, backend: try makeBackend())
         let size = ctx ?? min(4096, model.config.trainedContextLength)
+        let transformer: Transformer
+        do {
+            transformer = try Transformer(model: model, backend: try makeBackend(context: size))
+        } catch let error as WaferError {
+            throw error.kind == .doesNotFit ? CLIError.failed(error.message) : CLIError.badInput(error.message)
+        }
         return Session(transformer: transformer, contextSize: size)
+    }
+
+    /// What a status bar shows for a backend: its label ("cpu", "wafer wse3 80x80") and, for the wafer,
+    /// the modelled decode tokens/s of what has run.
+    static func status(of backend: Backend) -> (label: String, modeledTokensPerSecond: Double?) {
+        guard let model = backend.speedModel else { return (backend.name, nil) }
+        return (model.machineLabel, model.modeledDecodeTokensPerSecond)
+    }
+
+    /// The `wafer` object of `-p --json` on the wafer backend (nil on the CPU).
+    static func waferReport(of backend: Backend) -> [String: Any]? {
+        (backend as? WaferBackend)?.report
     }
 }
 

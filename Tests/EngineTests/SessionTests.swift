@@ -100,4 +100,31 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(r2 == .contextFull || r2 == .endOfSequence, "\(r2)")
         XCTAssertLessThanOrEqual(short.tokens.count, 40)
     }
+
+    func testRestoreReusesTheLongestCachedPrefix() async throws {
+        let session = try makeSession(context: 1024)
+        session.restore([ChatMessage(.system, "You are terse.")])
+        _ = await collect(session.chat("First question", maxTokens: 6, sampler: greedy))
+        _ = await collect(session.chat("Second question", maxTokens: 6, sampler: greedy))
+        XCTAssertEqual(session.messages.map(\.role), [.system, .user, .assistant, .user, .assistant])
+        let systemTokens = session.promptTokens([ChatMessage(.system, "You are terse.")]).count
+            - session.tokenizer.encode(session.template.generationPrompt, addBOS: false, parseSpecial: true).count
+
+        // Drop the first turn: the system prompt is still in the cache, the rest is read again.
+        var kept = session.messages
+        kept.removeSubrange(1...2)
+        session.restore(kept)
+        let events = await collect(session.chat("Third question", maxTokens: 6, sampler: greedy))
+        let (_, stats) = try XCTUnwrap(finish(events))
+        XCTAssertGreaterThanOrEqual(stats.reusedTokens, systemTokens, "the system prompt is reused")
+        XCTAssertEqual(stats.promptTokens, session.promptTokens(kept + [ChatMessage(.user, "Third question")]).count)
+        XCTAssertEqual(session.messages.map(\.role), [.system, .user, .assistant, .user, .assistant])
+        XCTAssertEqual(session.messages[1].content, "Second question")
+
+        // Restoring the same conversation reuses nearly all of it (answers may tokenize differently).
+        session.restore(session.messages)
+        let again = await collect(session.chat("Fourth", maxTokens: 2, sampler: greedy))
+        let (_, s2) = try XCTUnwrap(finish(again))
+        XCTAssertGreaterThan(s2.reusedTokens, stats.promptTokens, "the cached conversation is reused")
+    }
 }

@@ -16,10 +16,10 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
-    func f32Matrix(inputs: Int, outputs: Int) -> WeightMatrix {
+    func f32Matrix(inputs: Int, outputs: Int) -> QuantizedMatrix {
         let values = randomVector(inputs * outputs, seed: 7)
         let bytes = values.withUnsafeBytes { Array($0) }
-        return WeightMatrix(name: "w", type: .f32, inputs: inputs, outputs: outputs, bytes: bytes)
+        return QuantizedMatrix(name: "w", type: .f32, inputs: inputs, outputs: outputs, bytes: bytes)
     }
 
     func testF32GEMVAllAllreduces() throws {
@@ -62,7 +62,7 @@ final class ExecutorTests: XCTestCase {
         for (file, tensor, grid) in cases {
             let path = Self.modelDir + "/" + file
             guard FileManager.default.fileExists(atPath: path) else { continue }
-            let w = try WeightMatrix(file: GGUFFile(path: path), name: tensor)
+            let w = try QuantizedMatrix(file: GGUFFile(path: path), name: tensor)
             let x = randomVector(w.inputs, seed: 11)
             let ref = w.referenceMatVec(x)
             XCTAssertTrue(ref.allSatisfy { $0.isFinite }, tensor)

@@ -54,23 +54,29 @@ enum ByteLevel {
 /// then merge adjacent symbols lowest merge rank first, as llama.cpp's `llm_tokenizer_bpe_session` does.
 struct BytePairEncoder {
     let preTokenizer: PreTokenizer
-    /// Vocabulary texts followed by merge parts that are not tokens; ids below `vocabularySize` are tokens.
-    let symbols: ByteStringTable
+    /// Token texts by id.
+    let texts: ByteStringTable
     let vocabularySize: Int
-    /// (left symbol, right symbol) -> (rank, merged symbol).
+    /// (left symbol, right symbol) -> (rank, merged symbol). A symbol is a token id, or, for a merge part or
+    /// result that is not a token, `vocabularySize` + its index among such strings.
     let merges: MergeTable
     /// The symbol of each byte's character.
     let byteSymbol: [Int32]
 
     init(vocabulary: Vocabulary, merges mergeTexts: [String], preTokenizer: PreTokenizer) {
         self.preTokenizer = preTokenizer
-        vocabularySize = vocabulary.count
-        var symbols = vocabulary.texts
+        let texts = vocabulary.texts
+        let vocabularySize = vocabulary.count
+        var extras = ByteStringTable(capacity: 16)
         func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
-            symbols.id(of: bytes) ?? symbols.append(bytes)
+            if let id = texts.id(of: bytes) { return id }
+            return Int32(vocabularySize) + (extras.id(of: bytes) ?? extras.append(bytes))
         }
         var table = MergeTable(capacity: mergeTexts.count)
         var joined: [UInt8] = []
+        // Merge results are usually the tokens right after the previous merge's result, in merge order:
+        // checking that guess first avoids most hash lookups (and their cache misses) while loading.
+        var guess: Int32 = 0
         for (rank, merge) in mergeTexts.enumerated() {
             var merge = merge
             merge.withUTF8 { text in
@@ -80,10 +86,16 @@ struct BytePairEncoder {
                 let rightText = UnsafeBufferPointer(rebasing: text[(space + 1)...])
                 let left = intern(leftText)
                 let right = intern(rightText)
-                joined.removeAll(keepingCapacity: true)
-                joined.append(contentsOf: leftText)
-                joined.append(contentsOf: rightText)
-                let result = joined.withUnsafeBufferPointer { intern($0) }
+                let result: Int32
+                if Int(guess) < vocabularySize && texts.isConcatenation(Int(guess), leftText, rightText) {
+                    result = guess
+                } else {
+                    joined.removeAll(keepingCapacity: true)
+                    joined.append(contentsOf: leftText)
+                    joined.append(contentsOf: rightText)
+                    result = joined.withUnsafeBufferPointer { intern($0) }
+                }
+                guess = result + 1
                 table.insertIfAbsent(left: left, right: right, rank: Int32(rank), result: result)
             }
         }
@@ -92,7 +104,8 @@ struct BytePairEncoder {
             UTF8Bytes.append(ByteLevel.byteToCodepoint[b], to: &utf8)
             return utf8.withUnsafeBufferPointer { intern($0) }
         }
-        self.symbols = symbols
+        self.texts = texts
+        self.vocabularySize = vocabularySize
         self.merges = table
     }
 
@@ -121,7 +134,7 @@ struct BytePairEncoder {
     private func encodeWord(_ word: ArraySlice<UInt8>, scratch: inout MergeScratch, into output: inout [Int32]) {
         if preTokenizer.kind.ignoresMerges {
             let encoded = ByteLevel.encode(word)
-            if let id = symbols.id(of: encoded), Int(id) < vocabularySize {
+            if let id = texts.id(of: encoded) {
                 output.append(id)
                 return
             }
@@ -155,7 +168,7 @@ struct BytePairEncoder {
             } else {
                 // Not a token: each byte of its byte-level text that is a token on its own (llama.cpp's fallback).
                 for b in ByteLevel.encode(word[byteOffset ..< byteOffset + length]) {
-                    if let t = symbols.id(of: [b]), Int(t) < vocabularySize { output.append(t) }
+                    if let t = texts.id(of: [b]) { output.append(t) }
                 }
             }
             byteOffset += length

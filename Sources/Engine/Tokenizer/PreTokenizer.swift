@@ -16,18 +16,19 @@ public enum PreTokenizerKind: String, Sendable, CaseIterable {
     /// llama.cpp's fallback for `default`: punctuation runs, GPT-2, number runs, digit triples.
     case `default`
 
-    /// The kind for a `tokenizer.ggml.pre` value, or nil when it is not supported.
+    /// The kind for a `tokenizer.ggml.pre` value (the names llama.cpp maps to these regexes), or nil when it is
+    /// not supported.
     public init?(pre: String) {
         switch pre {
-        case "smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b":
+        case "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b", "mellum2":
             self = .smollm
-        case "llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", "dbrx", "smaug-bpe":
+        case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2":
             self = .llama3
-        case "qwen2", "deepseek-r1-qwen", "stablelm2", "megrez":
+        case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez", "stablelm2":
             self = .qwen2
-        case "gpt-2", "gpt2", "phi-2", "mpt", "olmo", "jais", "exaone4":
+        case "gpt-2", "phi-2", "mpt", "olmo", "jais", "exaone4", "gigachat", "mellum", "a.x-4.0":
             self = .gpt2
-        case "default", "":
+        case "default", "":  // llama.cpp uses the default for a missing tokenizer.ggml.pre (with a warning)
             self = .default
         default:
             return nil

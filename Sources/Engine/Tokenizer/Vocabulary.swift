@@ -53,21 +53,16 @@ struct Vocabulary {
         guard let tokens = try gguf.strings(.tokens), !tokens.isEmpty else {
             throw TokenizerError("\(gguf.path): no tokenizer vocabulary (tokenizer.ggml.tokens)")
         }
-        let c = ContinuousClock(); var t = c.now
-        func lap(_ s: String) { let n = c.now; print("    \(s): \(n - t)"); t = n }
-        lap("strings")
         count = tokens.count
-        var table = ByteStringTable(capacity: tokens.count + tokens.count / 2)
-        for (i, token) in tokens.enumerated() {
-            if token.isEmpty {
-                table.append(Array("[EMPTY_\(i)]".utf8))
+        let table = ByteStringTable(count: tokens.count) { i, append in
+            if tokens[i].isEmpty {
+                Array("[EMPTY_\(i)]".utf8).withUnsafeBufferPointer { append($0) }
             } else {
-                var token = token
-                _ = token.withUTF8 { table.append($0) }
+                var token = tokens[i]
+                _ = token.withUTF8 { append($0) }
             }
         }
         texts = table
-        lap("table")
 
         let fileScores = try gguf.floats(.scores) ?? []
         scores = fileScores.count >= count ? Array(fileScores.prefix(count)) : [Float](repeating: 0, count: count)
@@ -76,7 +71,6 @@ struct Vocabulary {
         } else {
             attributes = [TokenAttributes](repeating: .normal, count: count)
         }
-        lap("scores+types")
     }
 
     private static func contains(_ text: ArraySlice<UInt8>, _ word: [UInt8]) -> Bool {
@@ -114,13 +108,14 @@ struct Vocabulary {
         padding = try key(.paddingID, nil)
         if let n = gguf.metadata["tokenizer.ggml.eom_token_id"]?.int, n >= 0, n < count { eom = Int32(n) }
 
-        // End of turn by text, when the metadata does not name one. (llama.cpp takes the first match in hash
-        // order; the lowest id is taken here.)
+        // End of turn by text, when the metadata does not name one. llama.cpp takes the first of these texts in
+        // its hash map's order, which cannot be reproduced; the list order is taken here, so that a chat model's
+        // turn end (<|im_end|>) wins over a document end (<|endoftext|>). Both end generation either way.
         let eotTexts = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
                         "<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>"]
-        if eot == nil {
-            eot = eotTexts.compactMap { id(of: $0) }.min()
-            if let eot { attributes[Int(eot)].insert(.control) }
+        if eot == nil, let id = eotTexts.compactMap({ id(of: $0) }).first {
+            eot = id
+            attributes[Int(id)].insert(.control)
         }
         if eom == nil, let id = id(of: "<|eom_id|>") {
             eom = id
@@ -160,10 +155,4 @@ struct Vocabulary {
             return la != lb ? la > lb : a < b
         }
     }
-}
-
-/// A tokenizer that cannot be built from a model file: names what is missing or unsupported.
-public struct TokenizerError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

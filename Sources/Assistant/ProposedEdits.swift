@@ -1,0 +1,59 @@
+import Foundation
+import Patch
+
+/// The edits an answer proposes, described for scripts (`wafer -p ... --json`): where each goes, in which
+/// format, its diff against the working tree, and whether it applies.
+public enum ProposedEdits {
+    /// - Parameters:
+    ///   - text: the assistant's answer.
+    ///   - root: the workspace root the paths are relative to.
+    ///   - files: the files in the conversation, for code blocks that name no file (`SnippetResolver`).
+    /// - Returns: one JSON-ready object per edit (`path`, `format`, `line`, `kind`, and for files `diff`,
+    ///   `applies`, `error`), the extraction problems, and whether all file edits apply together.
+    public static func describe(_ text: String, root: String, files: [ContextFile] = []) -> (edits: [[String: Any]], problems: [String], appliesAll: Bool) {
+        let extractor = EditExtractor.extract(text)
+        let workspace = try? Workspace(root: root)
+        var out: [[String: Any]] = []
+        var patches: [FilePatch] = []
+        for edit in SnippetResolver.edits(in: text, files: files) {
+            var o: [String: Any] = ["format": edit.format.rawValue, "line": edit.line]
+            switch edit.body {
+            case .snippet(let language, let content):
+                o["kind"] = "snippet"
+                o["language"] = language
+                o["content"] = String(decoding: content, as: UTF8.self)
+                out.append(o)
+                continue
+            case .wholeFile(let w):
+                o["kind"] = "whole_file"
+                o["path"] = w.path
+                o["content"] = String(decoding: w.content, as: UTF8.self)
+            case .patch(let p):
+                o["kind"] = "patch"
+                o["path"] = p.displayPath
+            }
+            guard let workspace else {
+                o["applies"] = false
+                o["error"] = "no workspace at \(root)"
+                out.append(o)
+                continue
+            }
+            do {
+                let patch = try workspace.patches(for: [edit])[0]
+                o["diff"] = LineDiff.unified(oldPath: patch.oldPath, newPath: patch.newPath, hunks: patch.hunks)
+                _ = try workspace.check([patch])
+                o["applies"] = true
+                patches.append(patch)
+            } catch {
+                o["applies"] = false
+                o["error"] = "\(error)"
+            }
+            out.append(o)
+        }
+        var appliesAll = !patches.isEmpty && patches.count == out.filter { $0["kind"] as? String != "snippet" }.count
+        if appliesAll, let workspace {
+            appliesAll = (try? workspace.check(patches)) != nil
+        }
+        return (out, extractor.problems, appliesAll)
+    }
+}

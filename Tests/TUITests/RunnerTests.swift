@@ -1,0 +1,218 @@
+import Assistant
+import Foundation
+import Terminal
+import TUI
+import XCTest
+
+/// A terminal that takes keys from the test and keeps the frames.
+final class ScriptedTerminal: TerminalIO, @unchecked Sendable {
+    private let lock = NSLock()
+    private var queue: [KeyEvent] = []
+    private var _width = 80, _height = 24
+    private(set) var frames = 0
+    private(set) var lastFrame: ScreenBuffer?
+
+    var width: Int { lock.lock(); defer { lock.unlock() }; return _width }
+    var height: Int { lock.lock(); defer { lock.unlock() }; return _height }
+
+    func push(_ keys: [KeyEvent]) {
+        lock.lock(); defer { lock.unlock() }
+        for k in keys { if case .resize(let w, let h) = k { _width = w; _height = h } }
+        queue += keys
+    }
+    func type(_ text: String) { push(text.map { .char($0) }) }
+
+    func waitForInput(timeoutMs: Int32, wakeFD: Int32) {
+        var fd = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+        _ = poll(&fd, 1, timeoutMs < 0 ? 2 : min(timeoutMs, 2))
+    }
+    func readKeys() -> [KeyEvent] {
+        lock.lock(); defer { lock.unlock() }
+        let k = queue
+        queue = []
+        return k
+    }
+    func draw(_ frame: ScreenBuffer) {
+        lock.lock(); defer { lock.unlock() }
+        frames += 1
+        lastFrame = frame
+    }
+    var screen: String { lock.lock(); defer { lock.unlock() }; return lastFrame?.plainText() ?? "" }
+    func invalidate() {}
+}
+
+func temporaryPath(_ name: String) -> String {
+    NSTemporaryDirectory() + "wafer-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))-\(name)"
+}
+
+/// Runs a scripted conversation through a trace: prompt, streaming, Esc, follow-up, steer, resize, quit.
+/// The same assertions serve the in-process runner and the real terminal in tmux.
+struct Scenario {
+    let trace: TraceFile
+    let send: (String) -> Void
+    let key: (String) -> Void
+    let resize: (Int, Int) -> Void
+    let screen: () -> String
+    var tokenTimeout: TimeInterval = 20
+
+    func run() {
+        trace.wait(timeout: 30, "ready") { $0.contains { $0.name == "ready" } }
+        send("hello there")
+        key("enter")
+        var ev = trace.wait(timeout: tokenTimeout, "tokens") { ev in ev.filter { $0.name == "token" }.count >= 3 }
+        key("esc")
+        ev = trace.wait(timeout: tokenTimeout, "halted") { $0.contains { $0.name == "halted" } }
+        let esc = ev.last { $0.name == "key" && $0["key"] as? String == "esc" }
+        let halted = ev.first { $0.name == "halted" }
+        XCTAssertEqual(halted?["reason"] as? String, "interrupted")
+        if let esc, let halted {
+            let latency = (halted.t - esc.t) * 1000
+            print("interrupt latency: \(String(format: "%.1f", latency)) ms")
+            XCTAssertLessThan(latency, 100)
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        ev = trace.events()
+        let haltIndex = ev.firstIndex { $0.name == "halted" }!
+        let submitAfter = ev[haltIndex...].firstIndex { $0.name == "submit" } ?? ev.endIndex
+        XCTAssertFalse(ev[haltIndex..<submitAfter].contains { $0.name == "token" }, "a token arrived after halted")
+        XCTAssertTrue(screen().contains("interrupted"), screen())
+
+        // Follow-up, then a steer while it streams.
+        send("again please")
+        key("enter")
+        trace.wait(timeout: tokenTimeout, "second turn tokens") { ev in
+            ev.filter { $0.name == "turn_start" }.count >= 2 && ev.filter { $0.name == "first_token" }.count >= 2
+        }
+        send("shorter")
+        key("enter")
+        ev = trace.wait(timeout: tokenTimeout, "steer") { $0.contains { $0.name == "steer" } }
+        let starts = ev.filter { $0.name == "turn_start" }
+        XCTAssertGreaterThan(starts[1]["reused_tokens"] as? Int ?? 0, 0, "the follow-up reused the cache")
+        let steer = ev.first { $0.name == "steer" }!
+        print("steer: prefill \(steer["prefill_tokens"] ?? "?"), reused \(steer["reused_tokens"] ?? "?")")
+        XCTAssertLessThanOrEqual(steer["prefill_tokens"] as? Int ?? 999, 64)
+
+        // A tiny terminal and back.
+        resize(10, 3)
+        Thread.sleep(forTimeInterval: 0.3)
+        resize(80, 24)
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertTrue(screen().contains("ctx"), screen())
+
+        // Let the answer end, then quit with Ctrl+D on the empty input.
+        key("esc")
+        trace.wait(timeout: tokenTimeout, "second halt") { $0.filter { $0.name == "halted" }.count >= 2 }
+        key("ctrl+d")
+        ev = trace.wait(timeout: 10, "exit") { $0.contains { $0.name == "exit" } }
+        XCTAssertEqual(ev.last { $0.name == "exit" }?["reason"] as? String, "ctrl+d")
+    }
+}
+
+final class RunnerTests: XCTestCase {
+    func testScenarioThroughTheRunner() throws {
+        let path = temporaryPath("trace.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try TraceWriter(path: path)
+        let backend = ScriptedBackend(tokenDelay: 0.01)
+        let term = ScriptedTerminal()
+        let runner = AppRunner(backend: backend, terminal: term, trace: writer)
+        let done = expectation(description: "runner ended")
+        let thread = Thread {
+            runner.run(handleSignals: false)
+            done.fulfill()
+        }
+        thread.start()
+        let map: [String: KeyEvent] = ["enter": .enter, "esc": .escape, "ctrl+d": .ctrl("d")]
+        Scenario(trace: TraceFile(path: path), send: { term.type($0) }, key: { term.push([map[$0]!]) },
+                 resize: { term.push([.resize(width: $0, height: $1)]) }, screen: { term.screen }).run()
+        wait(for: [done], timeout: 10)
+        XCTAssertEqual(backend.sent, ["hello there", "again please"])
+        XCTAssertEqual(backend.steered, ["shorter"])
+        XCTAssertTrue(runner.state.transcript.contains { $0.interrupted })
+        XCTAssertTrue(runner.state.transcript.contains { $0.role == .steer && $0.text == "shorter" })
+        print("frames \(runner.framesDrawn), render+diff \(String(format: "%.1f", runner.renderSeconds * 1000)) ms")
+    }
+
+    func testTraceLinesAreJSONWithTimeAndEvent() throws {
+        let path = temporaryPath("t.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let w = try TraceWriter(path: path)
+        w.write("key", [("key", .string("esc\"\n")), ("n", .int(3)), ("x", .double(1.5)), ("b", .bool(true))])
+        w.close()
+        let ev = TraceFile(path: path).events()
+        XCTAssertEqual(ev.count, 1)
+        XCTAssertEqual(ev[0]["event"] as? String, "key")
+        XCTAssertEqual(ev[0]["key"] as? String, "esc\"\n")
+        XCTAssertEqual(ev[0]["n"] as? Int, 3)
+        XCTAssertNotNil(ev[0]["t"] as? Double)
+    }
+
+    func testSignalQuits() throws {
+        let term = ScriptedTerminal()
+        let runner = AppRunner(backend: ScriptedBackend(), terminal: term, trace: nil)
+        runner.post(.signal("SIGTERM"))
+        XCTAssertEqual(runner.run(handleSignals: false), "SIGTERM")
+    }
+}
+
+/// The real terminal driver under tmux. The child half runs inside the tmux pane (this test binary started
+/// again with `WAFER_TUI_CHILD_TRACE` set); the parent drives it with keys and reads its trace and screen.
+/// With `WAFER_E2E_BINARY` set, the parent drives that binary (`BINARY chat --trace FILE`) instead.
+final class TmuxTests: XCTestCase {
+    func testChild() throws {
+        guard let path = ProcessInfo.processInfo.environment["WAFER_TUI_CHILD_TRACE"] else {
+            throw XCTSkip("runs only inside tmux, started by testRealTerminalInTmux")
+        }
+        let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+        let driver = try TerminalDriver(options: .init(noColor: noColor))
+        let runner = AppRunner(backend: ScriptedBackend(tokenDelay: 0.02), terminal: driver,
+                               trace: try TraceWriter(path: path))
+        runner.run()
+        driver.restore()
+    }
+
+    func command(trace: String) -> String? {
+        if let bin = ProcessInfo.processInfo.environment["WAFER_E2E_BINARY"], !bin.isEmpty {
+            return "\(shellQuote(bin)) chat --trace \(shellQuote(trace))"
+        }
+        let me = CommandLine.arguments[0]
+        guard me.hasSuffix(".xctest") || FileManager.default.isExecutableFile(atPath: me) else { return nil }
+        return "\(shellQuote(me)) TUITests.TmuxTests/testChild"
+    }
+
+    func runInTmux(environment: [String: String]) throws {
+        guard TmuxSession.isAvailable else { throw XCTSkip("tmux is not installed") }
+        let path = temporaryPath("tmux-trace.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        guard let cmd = command(trace: path) else { throw XCTSkip("cannot find a program to run") }
+        let tmux = try TmuxSession(command: cmd, width: 80, height: 24,
+                                   environment: environment.merging(["WAFER_TUI_CHILD_TRACE": path]) { a, _ in a })
+        let names = ["enter": "Enter", "esc": "Escape", "ctrl+d": "C-d"]
+        let trace = TraceFile(path: path)
+        var scenario = Scenario(trace: trace, send: { tmux.type($0) }, key: { tmux.keys(names[$0]!) },
+                                resize: { tmux.resize($0, $1) }, screen: { tmux.capture() })
+        scenario.tokenTimeout = ProcessInfo.processInfo.environment["WAFER_E2E_BINARY"] == nil ? 10 : 120
+        // Before the scenario: a bracketed paste lands in the input whole and does not submit.
+        trace.wait(timeout: 30, "ready") { $0.contains { $0.name == "ready" } }
+        tmux.paste("pasted line one\npasted line two")
+        trace.wait("paste") { $0.contains { $0["key"] as? String == "paste" } }
+        let pasted = tmux.waitForScreen { $0.contains("pasted line two") }
+        XCTAssertTrue(pasted.contains("pasted line one") && pasted.contains("pasted line two"), pasted)
+        XCTAssertEqual(trace.events("submit").count, 0)
+        tmux.keys("C-c")  // clears the input
+        _ = tmux.waitForScreen { !$0.contains("pasted line") }
+        tmux.keys("F1")
+        XCTAssertTrue(tmux.waitForScreen { $0.contains("Keys") }.contains("Esc closes"))
+        tmux.keys("Escape")
+        _ = tmux.waitForScreen { !$0.contains("Esc closes") }
+        scenario.run()
+        let restored = tmux.waitForScreen { _ in tmux.isDead }
+        XCTAssertTrue(tmux.isDead, "the program did not exit")
+        XCTAssertFalse(restored.contains("● generating") || restored.contains("│ ctx"),
+                       "the alternate screen was not left:\n\(restored)")
+    }
+
+    func testRealTerminalInTmux() throws { try runInTmux(environment: [:]) }
+
+    func testRealTerminalWithoutColours() throws { try runInTmux(environment: ["NO_COLOR": "1"]) }
+}
