@@ -125,7 +125,7 @@ static inline __m256 halves(__m256i x) {
 #define DOT8_AVX2(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
 
 // Eight int32 lanes of one block's products (sum of lanes = the block's integer dot).
-static inline __m256i block_lanes_avx2(int type, const uint8_t *b, __m256i a) {
+static inline __attribute__((always_inline)) __m256i block_lanes_avx2(int type, const uint8_t *b, __m256i a) {
     __m256i u;
     switch (type) {
     case CW_Q4_0: u = nibbles(b + 2); break;
@@ -140,35 +140,55 @@ static inline __m256i block_lanes_avx2(int type, const uint8_t *b, __m256i a) {
     return DOT8_AVX2(u, a);
 }
 
+// Rows outer, eight consecutive blocks of one row at a time (contiguous bytes, activations and scales);
+// a row whose block count is not a multiple of 8 ends with an overlapping group.
+static inline __attribute__((always_inline)) void group_avx2(const int type, const uint8_t *row, long b0, long size,
+        __m256i offsets, const int8_t *qs, const float *d, const float *s, float *out, long ldo, int r) {
+    __m256i v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = block_lanes_avx2(type, row + (b0 + i) * size, _mm256_loadu_si256((const __m256i *)(qs + 32 * (b0 + i))));
+    // Transposing horizontal add: lane i of the result is the sum of v[i]'s lanes.
+    const __m256i a0 = _mm256_hadd_epi32(v[0], v[1]), a1 = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i a2 = _mm256_hadd_epi32(v[4], v[5]), a3 = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i c0 = _mm256_hadd_epi32(a0, a1), c1 = _mm256_hadd_epi32(a2, a3);
+    const __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(c0, c1, 0x20), _mm256_permute2x128_si256(c0, c1, 0x31));
+    // Scales of the eight blocks in one gather: the first dword of a block is d (and m for Q4_1, Q5_1).
+    const __m256i g = _mm256_i32gather_epi32((const int *)(row + b0 * size), offsets, 1);
+    const __m256 dw = halves(g);
+    const __m256 mw = type == CW_Q4_1 || type == CW_Q5_1 ? halves(_mm256_srli_epi32(g, 16))
+                    : type == CW_Q8_0 ? _mm256_setzero_ps()
+                    : _mm256_mul_ps(dw, _mm256_set1_ps(type == CW_Q4_0 ? -8.0f : -16.0f));
+    const __m256 value = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(dw, _mm256_loadu_ps(d + b0))),
+                                       _mm256_mul_ps(mw, _mm256_loadu_ps(s + b0)));
+    float tmp[8];
+    _mm256_storeu_ps(tmp, value);
+    for (int i = 0; i < 8; i++) out[(b0 + i) * ldo + r] = tmp[i];
+}
+
+static inline __attribute__((always_inline)) void rows_avx2(const int type, const uint8_t *w, long rowBytes, int nr,
+        const int8_t *qs, const float *d, const float *s, long nb, float *out, long ldo) {
+    const long size = block_bytes(type);
+    const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)size));
+    for (int r = 0; r < nr; r++) {
+        const uint8_t *row = w + r * rowBytes;
+        long b = 0;
+        for (; b + 8 <= nb; b += 8) group_avx2(type, row, b, size, offsets, qs, d, s, out, ldo, r);
+        if (b < nb) group_avx2(type, row, nb - 8, size, offsets, qs, d, s, out, ldo, r);
+    }
+}
+
 static void block_dots_avx2(int type, const uint8_t *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                             const float *s, long nb, float *out, long ldo) {
-    const long size = block_bytes(type);
-    const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)rowBytes));
-    int r0 = 0;
-    for (; r0 + 8 <= nr; r0 += 8) {
-        const uint8_t *row = w + r0 * rowBytes;
-        for (long b = 0; b < nb; b++) {
-            const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + 32 * b));
-            __m256i v[8];
-            for (int i = 0; i < 8; i++) v[i] = block_lanes_avx2(type, row + i * rowBytes + b * size, a);
-            // Transposing horizontal add: lane i of the result is the sum of v[i]'s lanes.
-            const __m256i a0 = _mm256_hadd_epi32(v[0], v[1]), a1 = _mm256_hadd_epi32(v[2], v[3]);
-            const __m256i a2 = _mm256_hadd_epi32(v[4], v[5]), a3 = _mm256_hadd_epi32(v[6], v[7]);
-            const __m256i b0 = _mm256_hadd_epi32(a0, a1), b1 = _mm256_hadd_epi32(a2, a3);
-            const __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
-            // Scales of the eight blocks in one gather: the first dword of a block is d (and m for Q4_1, Q5_1).
-            const __m256i g = _mm256_i32gather_epi32((const int *)(row + b * size), offsets, 1);
-            const __m256 dw = halves(g);
-            const __m256 mw = type == CW_Q4_1 || type == CW_Q5_1 ? halves(_mm256_srli_epi32(g, 16))
-                            : type == CW_Q8_0 ? _mm256_setzero_ps()
-                            : _mm256_mul_ps(dw, _mm256_set1_ps(type == CW_Q4_0 ? -8.0f : -16.0f));
-            const __m256 value = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(dw, _mm256_set1_ps(d[b]))),
-                                               _mm256_mul_ps(mw, _mm256_set1_ps(s[b])));
-            _mm256_storeu_ps(out + b * ldo + r0, value);
-        }
+    if (nb < 8) { block_dots_scalar(type, w, rowBytes, nr, qs, d, s, nb, out, ldo); return; }
+    switch (type) {  // constant types, so each expansion folds block_lanes' switch away
+    case CW_Q4_0: rows_avx2(CW_Q4_0, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
+    case CW_Q4_1: rows_avx2(CW_Q4_1, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
+    case CW_Q5_0: rows_avx2(CW_Q5_0, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
+    case CW_Q5_1: rows_avx2(CW_Q5_1, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
+    default: rows_avx2(CW_Q8_0, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
     }
-    if (r0 < nr) block_dots_scalar(type, w + r0 * rowBytes, rowBytes, nr - r0, qs, d, s, nb, out + r0, ldo);
 }
+
 
 #pragma clang attribute pop
 
@@ -184,7 +204,7 @@ static inline __m256 halves_vnni(__m256i x) {
 #define DOT8_VNNI(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
 
 // Eight int32 lanes of one block's products (sum of lanes = the block's integer dot).
-static inline __m256i block_lanes_vnni(int type, const uint8_t *b, __m256i a) {
+static inline __attribute__((always_inline)) __m256i block_lanes_vnni(int type, const uint8_t *b, __m256i a) {
     __m256i u;
     switch (type) {
     case CW_Q4_0: u = nibbles(b + 2); break;
@@ -199,35 +219,55 @@ static inline __m256i block_lanes_vnni(int type, const uint8_t *b, __m256i a) {
     return DOT8_VNNI(u, a);
 }
 
+// Rows outer, eight consecutive blocks of one row at a time (contiguous bytes, activations and scales);
+// a row whose block count is not a multiple of 8 ends with an overlapping group.
+static inline __attribute__((always_inline)) void group_vnni(const int type, const uint8_t *row, long b0, long size,
+        __m256i offsets, const int8_t *qs, const float *d, const float *s, float *out, long ldo, int r) {
+    __m256i v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = block_lanes_vnni(type, row + (b0 + i) * size, _mm256_loadu_si256((const __m256i *)(qs + 32 * (b0 + i))));
+    // Transposing horizontal add: lane i of the result is the sum of v[i]'s lanes.
+    const __m256i a0 = _mm256_hadd_epi32(v[0], v[1]), a1 = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i a2 = _mm256_hadd_epi32(v[4], v[5]), a3 = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i c0 = _mm256_hadd_epi32(a0, a1), c1 = _mm256_hadd_epi32(a2, a3);
+    const __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(c0, c1, 0x20), _mm256_permute2x128_si256(c0, c1, 0x31));
+    // Scales of the eight blocks in one gather: the first dword of a block is d (and m for Q4_1, Q5_1).
+    const __m256i g = _mm256_i32gather_epi32((const int *)(row + b0 * size), offsets, 1);
+    const __m256 dw = halves_vnni(g);
+    const __m256 mw = type == CW_Q4_1 || type == CW_Q5_1 ? halves_vnni(_mm256_srli_epi32(g, 16))
+                    : type == CW_Q8_0 ? _mm256_setzero_ps()
+                    : _mm256_mul_ps(dw, _mm256_set1_ps(type == CW_Q4_0 ? -8.0f : -16.0f));
+    const __m256 value = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(dw, _mm256_loadu_ps(d + b0))),
+                                       _mm256_mul_ps(mw, _mm256_loadu_ps(s + b0)));
+    float tmp[8];
+    _mm256_storeu_ps(tmp, value);
+    for (int i = 0; i < 8; i++) out[(b0 + i) * ldo + r] = tmp[i];
+}
+
+static inline __attribute__((always_inline)) void rows_vnni(const int type, const uint8_t *w, long rowBytes, int nr,
+        const int8_t *qs, const float *d, const float *s, long nb, float *out, long ldo) {
+    const long size = block_bytes(type);
+    const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)size));
+    for (int r = 0; r < nr; r++) {
+        const uint8_t *row = w + r * rowBytes;
+        long b = 0;
+        for (; b + 8 <= nb; b += 8) group_vnni(type, row, b, size, offsets, qs, d, s, out, ldo, r);
+        if (b < nb) group_vnni(type, row, nb - 8, size, offsets, qs, d, s, out, ldo, r);
+    }
+}
+
 static void block_dots_vnni(int type, const uint8_t *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                             const float *s, long nb, float *out, long ldo) {
-    const long size = block_bytes(type);
-    const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)rowBytes));
-    int r0 = 0;
-    for (; r0 + 8 <= nr; r0 += 8) {
-        const uint8_t *row = w + r0 * rowBytes;
-        for (long b = 0; b < nb; b++) {
-            const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + 32 * b));
-            __m256i v[8];
-            for (int i = 0; i < 8; i++) v[i] = block_lanes_vnni(type, row + i * rowBytes + b * size, a);
-            // Transposing horizontal add: lane i of the result is the sum of v[i]'s lanes.
-            const __m256i a0 = _mm256_hadd_epi32(v[0], v[1]), a1 = _mm256_hadd_epi32(v[2], v[3]);
-            const __m256i a2 = _mm256_hadd_epi32(v[4], v[5]), a3 = _mm256_hadd_epi32(v[6], v[7]);
-            const __m256i b0 = _mm256_hadd_epi32(a0, a1), b1 = _mm256_hadd_epi32(a2, a3);
-            const __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
-            // Scales of the eight blocks in one gather: the first dword of a block is d (and m for Q4_1, Q5_1).
-            const __m256i g = _mm256_i32gather_epi32((const int *)(row + b * size), offsets, 1);
-            const __m256 dw = halves_vnni(g);
-            const __m256 mw = type == CW_Q4_1 || type == CW_Q5_1 ? halves_vnni(_mm256_srli_epi32(g, 16))
-                            : type == CW_Q8_0 ? _mm256_setzero_ps()
-                            : _mm256_mul_ps(dw, _mm256_set1_ps(type == CW_Q4_0 ? -8.0f : -16.0f));
-            const __m256 value = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(dw, _mm256_set1_ps(d[b]))),
-                                               _mm256_mul_ps(mw, _mm256_set1_ps(s[b])));
-            _mm256_storeu_ps(out + b * ldo + r0, value);
-        }
+    if (nb < 8) { block_dots_scalar(type, w, rowBytes, nr, qs, d, s, nb, out, ldo); return; }
+    switch (type) {  // constant types, so each expansion folds block_lanes' switch away
+    case CW_Q4_0: rows_vnni(CW_Q4_0, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
+    case CW_Q4_1: rows_vnni(CW_Q4_1, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
+    case CW_Q5_0: rows_vnni(CW_Q5_0, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
+    case CW_Q5_1: rows_vnni(CW_Q5_1, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
+    default: rows_vnni(CW_Q8_0, w, rowBytes, nr, qs, d, s, nb, out, ldo); break;
     }
-    if (r0 < nr) block_dots_scalar(type, w + r0 * rowBytes, rowBytes, nr - r0, qs, d, s, nb, out + r0, ldo);
 }
+
 
 #pragma clang attribute pop
 #endif
@@ -245,4 +285,34 @@ void cw_block_dots_q8(int type, const void *w, long rowBytes, int nr, const int8
     if (level == 1) { block_dots_avx2(type, (const uint8_t *)w, rowBytes, nr, qs, d, s, nb, out, ldo); return; }
 #endif
     block_dots_scalar(type, (const uint8_t *)w, rowBytes, nr, qs, d, s, nb, out, ldo);
+}
+
+static void reduce_steps_plain(const int32_t *steps, long nsteps, float *base, long stride, long length) {
+    for (long k = 0; k < nsteps; k++) {
+        float *d = base + steps[2 * k] * stride;
+        const float *x = base + steps[2 * k + 1] * stride;
+        for (long i = 0; i < length; i++) d[i] += x[i];
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2")))
+static void reduce_steps_avx2(const int32_t *steps, long nsteps, float *base, long stride, long length) {
+    for (long k = 0; k < nsteps; k++) {
+        float *d = base + steps[2 * k] * stride;
+        const float *x = base + steps[2 * k + 1] * stride;
+        long i = 0;
+        for (; i + 8 <= length; i += 8) _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_loadu_ps(d + i), _mm256_loadu_ps(x + i)));
+        for (; i < length; i++) d[i] += x[i];
+    }
+}
+#endif
+
+void cw_reduce_steps(const int32_t *steps, long nsteps, float *base, long stride, long length) {
+#if defined(__x86_64__)
+    static int avx2 = -1;
+    if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2");
+    if (avx2) { reduce_steps_avx2(steps, nsteps, base, stride, length); return; }
+#endif
+    reduce_steps_plain(steps, nsteps, base, stride, length);
 }

@@ -1,6 +1,8 @@
 // The order in which an allreduce along one line of PEs combines their partial values, compiled once into
 // a list of in-place steps over buffers, so the host replays it at the speed of a vector add.
 
+import CWafer
+
 /// The combining steps of an allreduce along a line of `n` PEs, over buffers of equal length.
 ///
 /// `compile` walks the same schedule as `WaferMachine.reduce` (K-tree groups reducing from both ends to
@@ -16,14 +18,27 @@ public struct ReductionPlan: Sendable, Equatable {
         public var chunk: Int32
     }
 
-    public var steps: [Step]
+    public let steps: [Step]
+    /// The steps as (dst, src) pairs for the C loop (whole-buffer steps only).
+    private let pairs: [Int32]
     /// Buffers holding the total: one (chunk -1), or one per chunk for the ring; -1 when every PE is idle.
-    public var results: [Int32]
+    public let results: [Int32]
     /// Ring: the number of chunks (== n); otherwise 0.
-    public var chunks: Int
+    public let chunks: Int
 
     /// Compiles the schedule for `n` PEs of which those with `active[i]` hold buffer `bufferOf[i]`
     /// (numbered in line order over the active PEs). The ring needs every PE active.
+    init(steps: [Step], results: [Int32], chunks: Int) {
+        self.steps = steps
+        self.results = results
+        self.chunks = chunks
+        pairs = steps.flatMap { [$0.dst, $0.src] }
+    }
+
+    public static func == (a: ReductionPlan, b: ReductionPlan) -> Bool {
+        a.steps == b.steps && a.results == b.results && a.chunks == b.chunks
+    }
+
     public static func compile(n: Int, active: [Bool], _ algorithm: Allreduce) -> ReductionPlan {
         precondition(active.count == n)
         var buffer = [Int?](repeating: nil, count: n)
@@ -73,11 +88,12 @@ public struct ReductionPlan: Sendable, Equatable {
     public func apply(_ base: UnsafeMutablePointer<Float>, stride: Int, length: Int, into out: UnsafeMutablePointer<Float>,
                       combine: Combine = .sum) {
         if chunks == 0 {
-            for s in steps {
-                let d = base + Int(s.dst) * stride, x = base + Int(s.src) * stride
-                switch combine {
-                case .sum: for i in 0..<length { d[i] += x[i] }
-                case .max: for i in 0..<length { d[i] = Swift.max(d[i], x[i]) }
+            if combine == .sum {
+                pairs.withUnsafeBufferPointer { cw_reduce_steps($0.baseAddress, $0.count / 2, base, stride, length) }
+            } else {
+                for s in steps {
+                    let d = base + Int(s.dst) * stride, x = base + Int(s.src) * stride
+                    for i in 0..<length { d[i] = Swift.max(d[i], x[i]) }
                 }
             }
             let r = results[0]

@@ -23,3 +23,13 @@ void cw_block_dots_q8(int type, const void *w, long rowBytes, int nr, const int8
 }
 #endif
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// Replays `nsteps` reduction steps (dst, src pairs of buffer indices in `steps`) over buffers of `length`
+/// floats at base + i * stride: buffer[dst] += buffer[src], in order.
+void cw_reduce_steps(const int32_t *steps, long nsteps, float *base, long stride, long length);
+#ifdef __cplusplus
+}
+#endif
