@@ -83,20 +83,22 @@ public enum CPUOps {
         let half = ropeDims / 2
         // theta_i = pos * base^(-2i/ropeDims), computed as ggml does: repeated multiplication by base^(-2/ropeDims).
         let thetaScale = powf(base, -2 / Float(ropeDims))
-        var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
-        for t in 0..<tokens {
-            var theta = Float(startPosition + t)
-            for i in 0..<half {
-                cosines[i] = cosf(theta); sines[i] = sinf(theta)
-                theta *= thetaScale
-            }
-            for h in 0..<heads {
-                let v = x + t * heads * headDim + h * headDim
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(half, 1)) { buffer in
+            let cosines = buffer.baseAddress!, sines = cosines + max(half, 1)
+            for t in 0..<tokens {
+                var theta = Float(startPosition + t)
                 for i in 0..<half {
-                    let (a, b) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
-                    let x0 = v[a], x1 = v[b]
-                    v[a] = x0 * cosines[i] - x1 * sines[i]
-                    v[b] = x0 * sines[i] + x1 * cosines[i]
+                    cosines[i] = cosf(theta); sines[i] = sinf(theta)
+                    theta *= thetaScale
+                }
+                for h in 0..<heads {
+                    let v = x + t * heads * headDim + h * headDim
+                    for i in 0..<half {
+                        let (a, b) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                        let x0 = v[a], x1 = v[b]
+                        v[a] = x0 * cosines[i] - x1 * sines[i]
+                        v[b] = x0 * sines[i] + x1 * cosines[i]
+                    }
                 }
             }
         }

@@ -178,45 +178,15 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     public func rope(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int, ropeDims: Int,
                      startPosition: Int, base: Float, style: RopeStyle) {
         // Element-wise: the PE holding a pair's first element rotates it (its partner is at most half a
-        // head away). theta_i = pos * base^(-2i/ropeDims) by repeated multiplication, as the CPU backend.
-        let half = ropeDims / 2
-        let thetaScale = powf(base, -2 / Float(ropeDims))
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(half, 1)) { buffer in
-            let cosines = buffer.baseAddress!, sines = cosines + max(half, 1)
-            for t in 0..<tokens {
-                var theta = Float(startPosition + t)
-                for i in 0..<half {
-                    cosines[i] = cosf(theta); sines[i] = sinf(theta)
-                    theta *= thetaScale
-                }
-                for h in 0..<heads {
-                    let v = x + t * heads * headDim + h * headDim
-                    for i in 0..<half {
-                        let (a, b) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
-                        let x0 = v[a], x1 = v[b]
-                        v[a] = x0 * cosines[i] - x1 * sines[i]
-                        v[b] = x0 * sines[i] + x1 * cosines[i]
-                    }
-                }
-            }
-        }
+        // head away), with the CPU backend's arithmetic.
+        CPUOps.rope(x, tokens: tokens, heads: heads, headDim: headDim, ropeDims: ropeDims,
+                    startPosition: startPosition, base: base, style: style)
         book(elementwiseCost(.rope, heads * headDim, 0).batched(tokens, machine))
     }
 
     public func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {
         // Element-wise on the PEs holding gate and up (split across rows); the CPU backend's arithmetic.
-        if gelu {
-            let c: Float = 0.797_884_56  // sqrt(2/pi)
-            for i in 0..<count {
-                let x = gate[i]
-                gate[i] = 0.5 * x * (1 + tanhf(c * x * (1 + 0.044715 * x * x))) * up[i]
-            }
-        } else {
-            for i in 0..<count {
-                let x = gate[i]
-                gate[i] = x / (1 + expf(-x)) * up[i]
-            }
-        }
+        CPUOps.gatedActivation(gate, up, count: count, gelu: gelu)
         let ffn = shape?.ffn ?? count
         book(elementwiseCost(.activation, ffn, 0).batched(max(1, count / max(ffn, 1)), machine))
     }
