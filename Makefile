@@ -37,5 +37,11 @@ model-gemma:
 models: model model-gemma
 	@scripts/fetch-model.sh qwen-coder
 
+# wafer against llama.cpp (llama-cpp-python in a venv outside git, created on first use) on every model
+# present; ARGS passes options, e.g. make bench-compare ARGS="--rounds 9 --threads 2".
+bench-compare: model model-gemma
+	$(SWIFT) build -c release --product wafer
+	python3 scripts/bench-compare.py $(ARGS)
+
 clean:
 	rm -rf .build
