@@ -33,6 +33,9 @@ static inline long ck_type_size(int type) {
 }
 
 float ck_half_to_float(uint16_t h);
+uint16_t ck_float_to_half(float f);
+static inline float ck_f16_round(float f) { return ck_half_to_float(ck_float_to_half(f)); }
+float ck_bf16_round(float f);
 static inline float ck_half(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
@@ -51,13 +54,18 @@ static inline void ck_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t
 }
 
 void ck_dequantize_block(int type, const uint8_t *b, float *y);
-void ck_quantize_q8_scalar(const float *x, long n, ck_q8 out);
+void ck_quantize_q8_scalar(const float *x, long n, ck_q8 out, int q8_1);
+void ck_quantize_q8_K(const float *x, long n, ck_q8 out);
+void ck_round_f16_scalar(const float *x, float *y, long n);
 void ck_dequantize_scalar(int type, const void *row, float *y, long n);
 float ck_dot_f32_scalar(int type, const void *row, const float *x, long n);
 float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n);
 
 #if defined(__x86_64__)
-void ck_quantize_q8_avx2(const float *x, long n, ck_q8 out);
+void ck_quantize_q8_avx2(const float *x, long n, ck_q8 out, int q8_1);
+void ck_round_f16_avx2(const float *x, float *y, long n);
+void ck_f32_to_f16_avx2(const float *x, uint16_t *y, long n);
+void ck_f16_to_f32_avx2(const uint16_t *x, float *y, long n);
 float ck_dot_f32_avx2(int type, const void *row, const float *x, long n);
 void ck_gemm_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                      const float *s, long n, int nt, float *y, long ldy);

@@ -39,11 +39,46 @@ int ck_set_level(int level) {
     return active;
 }
 
-void ck_quantize_q8(const float *x, long n, ck_q8 out) {
+static void quantize_q8(const float *x, long n, ck_q8 out, int q8_1) {
 #if defined(__x86_64__)
-    if (ck_cpu_level() >= CK_LEVEL_AVX2) { ck_quantize_q8_avx2(x, n, out); return; }
+    if (ck_cpu_level() >= CK_LEVEL_AVX2) { ck_quantize_q8_avx2(x, n, out, q8_1); return; }
 #endif
-    ck_quantize_q8_scalar(x, n, out);
+    ck_quantize_q8_scalar(x, n, out, q8_1);
+}
+
+void ck_quantize_q8(const float *x, long n, ck_q8 out) { quantize_q8(x, n, out, 1); }
+
+void ck_quantize_for(int type, const float *x, long n, ck_q8 out) {
+    switch (type) {
+    case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: ck_quantize_q8_K(x, n, out); return;
+    case CK_Q4_1: case CK_Q5_1: quantize_q8(x, n, out, 1); return;
+    default: quantize_q8(x, n, out, 0); return;
+    }
+}
+
+void ck_round_f16(const float *x, float *y, long n) {
+#if defined(__x86_64__)
+    if (ck_cpu_level() >= CK_LEVEL_AVX2) { ck_round_f16_avx2(x, y, n); return; }
+#endif
+    ck_round_f16_scalar(x, y, n);
+}
+
+void ck_round_bf16(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = ck_bf16_round(x[i]);
+}
+
+void ck_f32_to_f16(const float *x, uint16_t *y, long n) {
+#if defined(__x86_64__)
+    if (ck_cpu_level() >= CK_LEVEL_AVX2) { ck_f32_to_f16_avx2(x, y, n); return; }
+#endif
+    for (long i = 0; i < n; i++) y[i] = ck_float_to_half(x[i]);
+}
+
+void ck_f16_to_f32(const uint16_t *x, float *y, long n) {
+#if defined(__x86_64__)
+    if (ck_cpu_level() >= CK_LEVEL_AVX2) { ck_f16_to_f32_avx2(x, y, n); return; }
+#endif
+    for (long i = 0; i < n; i++) y[i] = ck_half_to_float(x[i]);
 }
 
 float ck_dot_f32(int type, const void *row, const float *x, long n) {

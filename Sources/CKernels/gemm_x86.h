@@ -2,11 +2,12 @@
 // (CK_VNNI 1: the u8 x s8 dot of 4-byte groups is one vpdpbusd instead of vpmaddubsw + vpmaddwd).
 // FN(name) gives each copy its own names.
 //
-// A weight row is walked in units of 32 elements, the activation block size. For each unit the weights
-// are unpacked into 32 bytes in one register, then dotted with 1..4 tokens' activations at once, so that
-// prefill unpacks each weight block once per 4 tokens:
-//   unsigned weights (Q4_x, Q5_x, Q4_K, Q5_K): sum_i w_i a_i * (dw * da) + mw * sa
-//   signed weights (Q8_0, Q6_K): |a| . sign(w, a), the maddubs sign trick.
+// A weight row is walked block by block. Each block's weights are unpacked into registers once, then dotted
+// with 1..4 tokens' activations, so that prefill unpacks each weight block once per 4 tokens. Per token the
+// arithmetic is ggml's AVX2 vec_dot (see ck_dot_q8_scalar, which these match bit for bit):
+//   32-element types: 8 int32 lanes of 4 products (signed weights by the sign trick |w| . sign(a, w)),
+//     acc = fma(dw * da, float(lanes), acc); Q4_1/Q5_1 add mw * sa into a scalar (fused).
+//   K-quants: scale-weighted int32 lanes over the whole super-block, then one fma with da * dw.
 
 #define NTMAX 4
 
@@ -19,12 +20,6 @@ static inline __attribute__((always_inline)) __m256i FN(dot8)(__m256i u, __m256i
 #endif
 }
 
-static inline __attribute__((always_inline)) float FN(hsum)(__m256 v) {
-    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_movehdup_ps(x));
-    return _mm_cvtss_f32(x);
-}
 
 static inline __attribute__((always_inline)) float FN(half)(const uint8_t *p) {
     uint16_t h;
@@ -50,63 +45,80 @@ static inline __attribute__((always_inline)) __m256i FN(bits16)(const uint8_t *p
     return _mm256_and_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
 }
 
+// As hsum_float_8 of ggml and hsum8 of scalar.c.
+static inline __attribute__((always_inline)) float FN(hsum8)(__m256 v) {
+    __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
+// int16 pairs of maddubs(u, s), then sc * (pair sums) as 8 int32 lanes: sc * (sum of 4 adjacent u*s).
+static inline __attribute__((always_inline)) __m256i FN(scaled_lanes)(__m256i u, __m256i s, __m256i sc16) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc16);
+}
+
 // One row against NT tokens. Activations of token t: qs + t * n, d/s + t * (n / 32).
 static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uint8_t *w, const int8_t *qs,
         const float *d, const float *s, long n, const int NT, float *out, long ldy) {
     const long units = n / 32;
-    // Two accumulators per token (even and odd units) to halve the FMA dependency chains.
-    __m256 acc[NTMAX][2];
-    float macc[NTMAX][2];
-    for (int t = 0; t < NT; t++) {
-        acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-        macc[t][0] = macc[t][1] = 0;
-    }
+    __m256 acc[NTMAX];
+    float summs[NTMAX];
+    for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); summs[t] = 0; }
 
-// Accumulate unsigned unit j with weights wv, weight scale dw, weight min mw.
+// Signed weights wv (|values| < 128) of unit j, scale dw.
+#define UNIT_S(wv, dw, j) do { \
+        const __m256i wabs = _mm256_sign_epi8((wv), (wv)); \
+        for (int t = 0; t < NT; t++) { \
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * (j))); \
+            const __m256 p = _mm256_cvtepi32_ps(FN(dot8)(wabs, _mm256_sign_epi8(a, (wv)))); \
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps((dw) * d[t * units + (j)]), p, acc[t]); \
+        } } while (0)
+// Unsigned weights wv of unit j, scale dw, min mw.
 #define UNIT_U(wv, dw, mw, j) do { \
         for (int t = 0; t < NT; t++) { \
             const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * (j))); \
             const __m256 p = _mm256_cvtepi32_ps(FN(dot8)((wv), a)); \
-            acc[t][(j) & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps((dw) * d[t * units + (j)]), acc[t][(j) & 1]); \
-            macc[t][(j) & 1] += (mw) * s[t * units + (j)]; \
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps((dw) * d[t * units + (j)]), p, acc[t]); \
+            summs[t] = fmaf((mw), s[t * units + (j)], summs[t]); \
         } } while (0)
 
     switch (type) {
-    case CK_Q4_0: case CK_Q4_1: {
-        const int has_min = type == CK_Q4_1;
-        const long size = has_min ? 20 : 18;
-#define Q4UNIT(j) do { \
-            const float dw = FN(half)(w), mw = has_min ? FN(half)(w + 2) : -8 * dw; \
-            const __m256i wv = FN(nibbles)(w + (has_min ? 4 : 2)); \
-            UNIT_U(wv, dw, mw, j); \
-            w += size; } while (0)
-        long j = 0;
-        for (; j + 2 <= units; j += 2) { Q4UNIT(j); Q4UNIT(j + 1); }
-        if (j < units) Q4UNIT(j);
-#undef Q4UNIT
+    case CK_Q4_0:
+        for (long j = 0; j < units; j++, w += 18) {
+            const __m256i wv = _mm256_sub_epi8(FN(nibbles)(w + 2), _mm256_set1_epi8(8));
+            UNIT_S(wv, FN(half)(w), j);
+        }
         break;
-    }
-    case CK_Q5_0: case CK_Q5_1: {
-        const int has_min = type == CK_Q5_1;
-        const long size = has_min ? 24 : 22;
-#define Q5UNIT(j) do { \
-            const float dw = FN(half)(w), mw = has_min ? FN(half)(w + 2) : -16 * dw; \
-            const __m256i wv = _mm256_or_si256(FN(nibbles)(w + (has_min ? 8 : 6)), FN(bits16)(w + (has_min ? 4 : 2))); \
-            UNIT_U(wv, dw, mw, j); \
-            w += size; } while (0)
-        long j = 0;
-        for (; j + 2 <= units; j += 2) { Q5UNIT(j); Q5UNIT(j + 1); }
-        if (j < units) Q5UNIT(j);
-#undef Q5UNIT
+    case CK_Q4_1:
+        for (long j = 0; j < units; j++, w += 20) UNIT_U(FN(nibbles)(w + 4), FN(half)(w), FN(half)(w + 2), j);
         break;
-    }
+    case CK_Q5_0:
+        for (long j = 0; j < units; j++, w += 22) {
+            const __m256i wv = _mm256_sub_epi8(_mm256_or_si256(FN(nibbles)(w + 6), FN(bits16)(w + 2)), _mm256_set1_epi8(16));
+            UNIT_S(wv, FN(half)(w), j);
+        }
+        break;
+    case CK_Q5_1:
+        for (long j = 0; j < units; j++, w += 24)
+            UNIT_U(_mm256_or_si256(FN(nibbles)(w + 8), FN(bits16)(w + 4)), FN(half)(w), FN(half)(w + 2), j);
+        break;
+    case CK_Q8_0:
+        for (long j = 0; j < units; j++, w += 34) UNIT_S(_mm256_loadu_si256((const __m256i *)(w + 2)), FN(half)(w), j);
+        break;
     case CK_Q4_K: case CK_Q5_K: {
         const int five = type == CK_Q5_K;
         const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+        float accm[NTMAX][4];
+        for (int t = 0; t < NT; t++) accm[t][0] = accm[t][1] = accm[t][2] = accm[t][3] = 0;
         for (long b = 0; b < units / 8; b++, w += five ? 176 : 144) {
-            const float d0 = FN(half)(w), dmin = FN(half)(w + 2);
+            const float dw = FN(half)(w), dmin = FN(half)(w + 2);
             const uint8_t *scales = w + 4, *q = w + (five ? 48 : 16);
             const __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+            uint8_t sc[8], m[8];
+            for (int j = 0; j < 8; j++) ck_scale_min_k4(j, scales, &sc[j], &m[j]);
+            __m256i sumi[NTMAX];
+            for (int t = 0; t < NT; t++) sumi[t] = _mm256_setzero_si256();
             for (int g = 0; g < 4; g++) {
                 const __m256i bytes = _mm256_loadu_si256((const __m256i *)(q + 32 * g));
                 __m256i lo = _mm256_and_si256(bytes, m4);
@@ -116,68 +128,65 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
                     lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift0), one), 4));
                     hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift1), one), 4));
                 }
-                uint8_t sc0, m0, sc1, m1;
-                ck_scale_min_k4(2 * g, scales, &sc0, &m0);
-                ck_scale_min_k4(2 * g + 1, scales, &sc1, &m1);
-                UNIT_U(lo, d0 * sc0, -dmin * m0, 8 * b + 2 * g);
-                UNIT_U(hi, d0 * sc1, -dmin * m1, 8 * b + 2 * g + 1);
+                const __m256i sc0 = _mm256_set1_epi16(sc[2 * g]), sc1 = _mm256_set1_epi16(sc[2 * g + 1]);
+                for (int t = 0; t < NT; t++) {
+                    const int8_t *a = qs + t * n + 256 * b + 64 * g;
+                    sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(
+                        FN(scaled_lanes)(lo, _mm256_loadu_si256((const __m256i *)a), sc0),
+                        FN(scaled_lanes)(hi, _mm256_loadu_si256((const __m256i *)(a + 32)), sc1)));
+                }
+            }
+            for (int t = 0; t < NT; t++) {
+                const float da = d[t * units + 8 * b];
+                const float *sa = s + t * units + 8 * b;
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+                const float scale_min = -da * dmin;
+                for (int i = 0; i < 4; i++) {
+                    const int p = m[2 * i] * (int)sa[2 * i] + m[2 * i + 1] * (int)sa[2 * i + 1];
+                    accm[t][i] = fmaf(scale_min, (float)p, accm[t][i]);
+                }
             }
         }
-        break;
-    }
-    case CK_Q8_0: {
-#define Q8UNIT(j) do { \
-            const float dw = FN(half)(w); \
-            const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2)); \
-            const __m256i wabs = _mm256_sign_epi8(wv, wv); \
-            for (int t = 0; t < NT; t++) { \
-                const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * (j))); \
-                const __m256 p = _mm256_cvtepi32_ps(FN(dot8)(wabs, _mm256_sign_epi8(a, wv))); \
-                acc[t][(j) & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * d[t * units + (j)]), acc[t][(j) & 1]); \
-            } \
-            w += 34; } while (0)
-        long j = 0;
-        for (; j + 2 <= units; j += 2) { Q8UNIT(j); Q8UNIT(j + 1); }
-        if (j < units) Q8UNIT(j);
-#undef Q8UNIT
+        for (int t = 0; t < NT; t++) summs[t] = (accm[t][0] + accm[t][2]) + (accm[t][1] + accm[t][3]);
         break;
     }
     case CK_Q6_K: {
-        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
         for (long b = 0; b < units / 8; b++, w += 210) {
             const float dw = FN(half)(w + 208);
+            __m256i sumi[NTMAX];
+            for (int t = 0; t < NT; t++) sumi[t] = _mm256_setzero_si256();
             for (int h = 0; h < 2; h++) {
                 const uint8_t *ql = w + 64 * h, *qhp = w + 128 + 32 * h;
                 const int8_t *sc = (const int8_t *)(w + 192 + 8 * h);
                 const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
                 const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
                 const __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
-                __m256i v[4];
+                __m256i v[4];  // 0..63
                 v[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
                 v[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
                 v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2));
                 v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                        _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
                 for (int k = 0; k < 4; k++) {
-                    const long j = 8 * b + 4 * h + k;
-                    const __m256i wv = _mm256_sub_epi8(v[k], off);   // -32..31
-                    const __m256i wabs = _mm256_sign_epi8(wv, wv);
-                    // Per-16 scales; lanes 0-3 hold elements 0..15, lanes 4-7 elements 16..31.
-                    const __m256 scale = _mm256_set_m128(_mm_set1_ps(dw * sc[2 * k + 1]), _mm_set1_ps(dw * sc[2 * k]));
+                    // Lanes 0-3 hold elements 0..15 (scale sc[2k]), lanes 4-7 elements 16..31 (sc[2k+1]).
+                    const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
                     for (int t = 0; t < NT; t++) {
-                        const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * j));
-                        const __m256 p = _mm256_cvtepi32_ps(FN(dot8)(wabs, _mm256_sign_epi8(a, wv)));
-                        acc[t][k & 1] = _mm256_fmadd_ps(p, _mm256_mul_ps(scale, _mm256_set1_ps(d[t * units + j])), acc[t][k & 1]);
+                        const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 256 * b + 128 * h + 32 * k));
+                        const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(v[k], a), _mm256_maddubs_epi16(k32, a));
+                        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16, scale));
                     }
                 }
             }
+            for (int t = 0; t < NT; t++)
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d[t * units + 8 * b] * dw), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
         }
         break;
     }
     }
+#undef UNIT_S
 #undef UNIT_U
-    for (int t = 0; t < NT; t++)
-        out[t * ldy] = FN(hsum)(_mm256_add_ps(acc[t][0], acc[t][1])) + (macc[t][0] + macc[t][1]);
+    for (int t = 0; t < NT; t++) out[t * ldy] = FN(hsum8)(acc[t]) + summs[t];
 }
 
 // The type is a constant in each expansion, so row_q8's switch folds away.

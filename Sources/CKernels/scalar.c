@@ -5,6 +5,10 @@
 #include <math.h>
 #include <string.h>
 
+// Every fused multiply-add below is written as fmaf; nothing else may be contracted, so that these
+// kernels and the SIMD ones (which use the same operations in the same order) give the same bits.
+#pragma STDC FP_CONTRACT OFF
+
 float ck_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
     int exponent = (h >> 10) & 0x1F;
@@ -20,21 +24,99 @@ float ck_half_to_float(uint16_t h) {
     return f;
 }
 
-void ck_quantize_q8_scalar(const float *x, long n, ck_q8 out) {
+uint16_t ck_float_to_half(float f) {
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    const uint16_t sign = (uint16_t)((bits >> 16) & 0x8000);
+    const int exponent = (int)((bits >> 23) & 0xFF);
+    uint32_t mantissa = bits & 0x7FFFFF;
+    if (exponent == 0xFF) return sign | 0x7C00 | (mantissa ? 0x200 : 0);
+    int e = exponent - 127 + 15;
+    if (e >= 31) return sign | 0x7C00;
+    if (e <= 0) {  // subnormal half or zero
+        if (e < -10) return sign;
+        mantissa |= 0x800000;
+        const uint32_t shift = (uint32_t)(14 - e);
+        uint32_t half = mantissa >> shift;
+        const uint32_t remainder = mantissa & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+        if (remainder > halfway || (remainder == halfway && (half & 1))) half++;
+        return sign | (uint16_t)half;
+    }
+    uint32_t half = mantissa >> 13;
+    const uint32_t remainder = mantissa & 0x1FFF;
+    if (remainder > 0x1000 || (remainder == 0x1000 && (half & 1))) {
+        half++;
+        if (half == 0x400) { half = 0; e++; }
+        if (e >= 31) return sign | 0x7C00;
+    }
+    return sign | (uint16_t)(e << 10) | (uint16_t)half;
+}
+
+float ck_bf16_round(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7FFFFFFF) > 0x7F800000) u |= 0x400000;                  // NaN stays NaN
+    else u = (u + (0x7FFF + ((u >> 16) & 1))) & 0xFFFF0000u;             // ties to even
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// Q8_0 / Q8_1 (ggml quantize_row_q8_0 / q8_1 on x86): d = amax / 127 rounded to F16, q = round_even(x * 127 / amax).
+void ck_quantize_q8_scalar(const float *x, long n, ck_q8 out, int q8_1) {
     for (long b = 0; b < n / 32; b++) {
         const float *xb = x + 32 * b;
         float amax = 0;
         for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(xb[i]));
         const float d = amax / 127.0f;
-        const float id = d != 0 ? 1.0f / d : 0.0f;
+        const float id = amax != 0 ? 127.0f / amax : 0.0f;
         int sum = 0;
         for (int i = 0; i < 32; i++) {
-            int q = (int)nearbyintf(xb[i] * id);
+            const int q = (int)nearbyintf(xb[i] * id);
             out.qs[32 * b + i] = (int8_t)q;
             sum += q;
         }
-        out.d[b] = d;
-        out.s[b] = d * (float)sum;
+        const float dh = ck_f16_round(d);
+        out.d[b] = dh;
+        out.s[b] = q8_1 ? ck_f16_round(d * (float)sum) : dh * (float)sum;
+    }
+}
+
+// ggml's nearest_int: round to nearest, ties to even, for |v| < 2^22.
+static inline int nearest_int(float v) {
+    const float shifted = v + 12582912.0f;
+    int32_t i;
+    memcpy(&i, &shifted, 4);
+    return (i & 0x007FFFFF) - 0x00400000;
+}
+
+// Q8_K (ggml quantize_row_q8_K_ref, which x86 uses too): one scale per 256, signed so that the element of
+// largest magnitude maps to -127.
+void ck_quantize_q8_K(const float *x, long n, ck_q8 out) {
+    for (long b = 0; b < n / 256; b++) {
+        const float *xb = x + 256 * b;
+        int8_t *q = out.qs + 256 * b;
+        float max = 0, amax = 0;
+        for (int j = 0; j < 256; j++) {
+            const float ax = fabsf(xb[j]);
+            if (ax > amax) { amax = ax; max = xb[j]; }
+        }
+        if (amax == 0) {
+            memset(q, 0, 256);
+            for (int u = 0; u < 8; u++) out.d[8 * b + u] = out.s[8 * b + u] = 0;
+            continue;
+        }
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < 256; j++) {
+            const int v = nearest_int(iscale * xb[j]);
+            q[j] = (int8_t)(v < 127 ? v : 127);
+        }
+        const float d = 1 / iscale;
+        for (int u = 0; u < 8; u++) {
+            int sum = 0;
+            for (int i = 0; i < 32; i++) sum += q[32 * u + i];
+            out.d[8 * b + u] = d;
+            out.s[8 * b + u] = (float)sum;
+        }
     }
 }
 
@@ -138,86 +220,122 @@ float ck_dot_f32_scalar(int type, const void *row, const float *x, long n) {
     return sum;
 }
 
-// Integer dot of one weight row with 8-bit activations, one 32-element unit at a time:
-//   unit j: sum_i w_i * a_i (integers), scaled by weight scale * d[j], plus weight min * s[j].
-float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n) {
-    const uint8_t *w = row;
-    float sum = 0;
+// hsum_float_8 of ggml: (high half + low half), then pairs, then the last two.
+static inline float hsum8(const float a[8]) {
+    const float r0 = a[4] + a[0], r1 = a[5] + a[1], r2 = a[6] + a[2], r3 = a[7] + a[3];
+    return (r0 + r2) + (r1 + r3);
+}
+
+// Weights of one 32-element block as integers: signed (Q4_0: q - 8, Q5_0: q - 16, Q8_0) or, for the types
+// with a min (Q4_1, Q5_1), unsigned; dw and mw are the block's scale and min.
+static void block_ints(int type, const uint8_t *w, int v[32], float *dw, float *mw) {
+    *dw = ck_half(w);
+    *mw = 0;
     switch (type) {
     case CK_Q8_0:
-        for (long b = 0; b < n / 32; b++, w += 34) {
-            int acc = 0;
-            for (int i = 0; i < 32; i++) acc += (int8_t)w[2 + i] * qs[32 * b + i];
-            sum += ck_half(w) * d[b] * (float)acc;
-        }
-        return sum;
-    case CK_Q4_0: case CK_Q4_1:
-        for (long b = 0; b < n / 32; b++) {
-            const uint8_t *q = w + (type == CK_Q4_1 ? 4 : 2);
-            int acc = 0;
-            for (int i = 0; i < 16; i++) acc += (q[i] & 0xF) * qs[32 * b + i] + (q[i] >> 4) * qs[32 * b + 16 + i];
-            const float dw = ck_half(w), mw = type == CK_Q4_1 ? ck_half(w + 2) : -8 * dw;
-            sum += dw * d[b] * (float)acc + mw * s[b];
-            w += type == CK_Q4_1 ? 20 : 18;
-        }
-        return sum;
+        for (int i = 0; i < 32; i++) v[i] = (int8_t)w[2 + i];
+        break;
+    case CK_Q4_0: case CK_Q4_1: {
+        const int has_min = type == CK_Q4_1, offset = has_min ? 0 : 8;
+        const uint8_t *q = w + (has_min ? 4 : 2);
+        if (has_min) *mw = ck_half(w + 2);
+        for (int i = 0; i < 16; i++) { v[i] = (q[i] & 0xF) - offset; v[i + 16] = (q[i] >> 4) - offset; }
+        break;
+    }
     case CK_Q5_0: case CK_Q5_1: {
-        const int has_min = type == CK_Q5_1;
-        for (long b = 0; b < n / 32; b++) {
-            uint32_t qh;
-            memcpy(&qh, w + (has_min ? 4 : 2), 4);
-            const uint8_t *q = w + (has_min ? 8 : 6);
-            int acc = 0;
-            for (int i = 0; i < 16; i++) {
-                acc += ((q[i] & 0xF) | (int)((qh >> i) & 1) << 4) * qs[32 * b + i];
-                acc += ((q[i] >> 4) | (int)((qh >> (i + 16)) & 1) << 4) * qs[32 * b + 16 + i];
-            }
-            const float dw = ck_half(w), mw = has_min ? ck_half(w + 2) : -16 * dw;
-            sum += dw * d[b] * (float)acc + mw * s[b];
-            w += has_min ? 24 : 22;
+        const int has_min = type == CK_Q5_1, offset = has_min ? 0 : 16;
+        uint32_t qh;
+        memcpy(&qh, w + (has_min ? 4 : 2), 4);
+        const uint8_t *q = w + (has_min ? 8 : 6);
+        if (has_min) *mw = ck_half(w + 2);
+        for (int i = 0; i < 16; i++) {
+            v[i] = ((q[i] & 0xF) | (int)((qh >> i) & 1) << 4) - offset;
+            v[i + 16] = ((q[i] >> 4) | (int)((qh >> (i + 16)) & 1) << 4) - offset;
         }
-        return sum;
+        break;
+    }
+    }
+}
+
+// Sum of the products of elements 4k..4k+3: lane k of ggml's 8-lane integer dot.
+static inline int lane4(const int *v, const int8_t *a, int k) {
+    return v[4 * k] * a[4 * k] + v[4 * k + 1] * a[4 * k + 1] + v[4 * k + 2] * a[4 * k + 2] + v[4 * k + 3] * a[4 * k + 3];
+}
+
+// One weight row . activations quantized by ck_quantize_for(type), with ggml's AVX2 arithmetic:
+//   32-element types: lane k += (dw * da) * int(lane k of the block) (fused), plus, for Q4_1/Q5_1,
+//     summs += mw * sa (fused); result hsum8(lanes) + summs.
+//   K-quants, per super-block: integer lanes sum_j sc_j * (lane k of sub-block j), then
+//     lane k += (da * dw) * int (fused); mins (Q4_K/Q5_K): 4 lanes i += (-da * dmin) * (m_2i S_2i + m_2i+1 S_2i+1)
+//     with S_j the sum of sub-block j's activation quants; result hsum8(lanes) + ((m0 + m2) + (m1 + m3)).
+float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n) {
+    const uint8_t *w = row;
+    float acc[8] = {0};
+    switch (type) {
+    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: {
+        const long size = ck_type_size(type);
+        float summs = 0;
+        for (long b = 0; b < n / 32; b++, w += size) {
+            int v[32];
+            float dw, mw;
+            block_ints(type, w, v, &dw, &mw);
+            const float scale = dw * d[b];
+            for (int k = 0; k < 8; k++) acc[k] = fmaf(scale, (float)lane4(v, qs + 32 * b, k), acc[k]);
+            if (type == CK_Q4_1 || type == CK_Q5_1) summs = fmaf(mw, s[b], summs);
+        }
+        return hsum8(acc) + summs;
     }
     case CK_Q4_K: case CK_Q5_K: {
         const int five = type == CK_Q5_K;
+        float accm[4] = {0};
         for (long b = 0; b < n / 256; b++, w += five ? 176 : 144) {
-            const float dw = ck_half(w), dmin = ck_half(w + 2);
+            const float da = d[8 * b];
+            const float scale = da * ck_half(w), scale_min = -da * ck_half(w + 2);
             const uint8_t *scales = w + 4, *qh = w + 16, *q = w + (five ? 48 : 16);
+            int sumi[8] = {0}, mins[8];
             for (int j = 0; j < 8; j++) {
                 uint8_t sc, m;
                 ck_scale_min_k4(j, scales, &sc, &m);
-                const long unit = 8 * b + j;
-                int acc = 0;
+                mins[j] = m;
+                int v[32];
                 for (int l = 0; l < 32; l++) {
-                    int v = (j & 1) ? q[32 * (j / 2) + l] >> 4 : q[32 * (j / 2) + l] & 0xF;
-                    if (five) v |= ((qh[l] >> j) & 1) << 4;
-                    acc += v * qs[32 * unit + l];
+                    v[l] = (j & 1) ? q[32 * (j / 2) + l] >> 4 : q[32 * (j / 2) + l] & 0xF;
+                    if (five) v[l] |= ((qh[l] >> j) & 1) << 4;
                 }
-                sum += dw * sc * d[unit] * (float)acc - dmin * m * s[unit];
+                for (int k = 0; k < 8; k++) sumi[k] += sc * lane4(v, qs + 256 * b + 32 * j, k);
+            }
+            for (int k = 0; k < 8; k++) acc[k] = fmaf(scale, (float)sumi[k], acc[k]);
+            for (int i = 0; i < 4; i++) {
+                const int p = mins[2 * i] * (int)s[8 * b + 2 * i] + mins[2 * i + 1] * (int)s[8 * b + 2 * i + 1];
+                accm[i] = fmaf(scale_min, (float)p, accm[i]);
             }
         }
-        return sum;
+        return hsum8(acc) + ((accm[0] + accm[2]) + (accm[1] + accm[3]));
     }
     case CK_Q6_K:
         for (long b = 0; b < n / 256; b++, w += 210) {
-            const float dw = ck_half(w + 208);
+            const float scale = d[8 * b] * ck_half(w + 208);
+            int sumi[8] = {0};
             for (int h = 0; h < 2; h++) {
                 const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
                 const int8_t *sc = (const int8_t *)(w + 192 + 8 * h);
-                for (int k = 0; k < 4; k++) {  // unit k of this half: elements 32k..32k+31
-                    const long unit = 8 * b + 4 * h + k;
-                    int acc0 = 0, acc1 = 0;
+                for (int k = 0; k < 4; k++) {  // elements 32k..32k+31 of this half
+                    int v[32];
                     for (int l = 0; l < 32; l++) {
                         const uint8_t low = ql[l + 32 * (k & 1)];
-                        int v = ((k < 2) ? (low & 0xF) : (low >> 4)) | ((qh[l] >> (2 * k)) & 3) << 4;
-                        int p = (v - 32) * qs[32 * unit + l];
-                        if (l < 16) acc0 += p; else acc1 += p;
+                        v[l] = (((k < 2) ? (low & 0xF) : (low >> 4)) | ((qh[l] >> (2 * k)) & 3) << 4) - 32;
                     }
-                    sum += dw * d[unit] * (float)(sc[2 * k] * acc0 + sc[2 * k + 1] * acc1);
+                    const int8_t *a = qs + 256 * b + 128 * h + 32 * k;
+                    for (int lane = 0; lane < 8; lane++) sumi[lane] += sc[2 * k + lane / 4] * lane4(v, a, lane);
                 }
             }
+            for (int k = 0; k < 8; k++) acc[k] = fmaf(scale, (float)sumi[k], acc[k]);
         }
-        return sum;
+        return hsum8(acc);
     }
     return NAN;
+}
+
+void ck_round_f16_scalar(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = ck_f16_round(x[i]);
 }

@@ -3,10 +3,14 @@
 #if defined(__x86_64__)
 #include "ckernels_internal.h"
 #include <immintrin.h>
+#include <math.h>
+
+// Fused multiply-adds only where written (_mm256_fmadd_ps, fmaf): the scalar kernels do the same operations.
+#pragma STDC FP_CONTRACT OFF
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 
-void ck_quantize_q8_avx2(const float *x, long n, ck_q8 out) {
+void ck_quantize_q8_avx2(const float *x, long n, ck_q8 out, int q8_1) {
     const __m256 signbit = _mm256_set1_ps(-0.0f);
     for (long b = 0; b < n / 32; b++) {
         __m256 v0 = _mm256_loadu_ps(x + 32 * b), v1 = _mm256_loadu_ps(x + 32 * b + 8);
@@ -16,8 +20,9 @@ void ck_quantize_q8_avx2(const float *x, long n, ck_q8 out) {
         __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
         m = _mm_max_ps(m, _mm_movehl_ps(m, m));
         m = _mm_max_ss(m, _mm_movehdup_ps(m));
-        const float d = _mm_cvtss_f32(m) / 127.0f;
-        const float id = d != 0 ? 1.0f / d : 0.0f;
+        const float maxScalar = _mm_cvtss_f32(m);
+        const float d = maxScalar / 127.0f;
+        const float id = maxScalar != 0 ? 127.0f / maxScalar : 0.0f;
         const __m256 mul = _mm256_set1_ps(id);
 #define rounding (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
         __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, mul), rounding));
@@ -34,10 +39,32 @@ void ck_quantize_q8_avx2(const float *x, long n, ck_q8 out) {
         i0 = _mm256_packs_epi16(i0, i2);
         i0 = _mm256_permutevar8x32_epi32(i0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)(out.qs + 32 * b), i0);
-        out.d[b] = d;
-        out.s[b] = d * (float)_mm_cvtsi128_si32(s4);
+        const float dh = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+        const int qsum = _mm_cvtsi128_si32(s4);
+        out.d[b] = dh;
+        out.s[b] = q8_1 ? _cvtsh_ss(_cvtss_sh(d * (float)qsum, _MM_FROUND_TO_NEAREST_INT)) : dh * (float)qsum;
 #undef rounding
     }
+}
+
+void ck_round_f16_avx2(const float *x, float *y, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) y[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
+}
+
+void ck_f32_to_f16_avx2(const float *x, uint16_t *y, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
+void ck_f16_to_f32_avx2(const uint16_t *x, float *y, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i < n; i++) y[i] = _cvtsh_ss(x[i]);
 }
 
 static inline float hsum_ps(__m256 v) {

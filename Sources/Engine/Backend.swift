@@ -104,13 +104,17 @@ public enum CPUOps {
         }
     }
 
+    /// llama.cpp's default (non-flash) attention arithmetic: q arrives rounded to F16 (the transformer rounds
+    /// it) and keys and values are F16 (the cache); scores are q . k summed in order, times `scale`; softmax
+    /// in F32; each weight is rounded to F16 (ggml converts the softmaxed KQ to F16 for the KQV product);
+    /// out = sum over positions of weight * v, in position order.
     public static func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
                                  heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let headDim = cache.headDim, kvHeads = cache.kvHeads, group = heads / kvHeads
         let end = startPosition + tokens
         pool.parallelFor(heads * tokens) { job in
-          withUnsafeTemporaryAllocation(of: Float.self, capacity: end) { buffer in
-            let scores = buffer.baseAddress!
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: end + 2 * headDim) { buffer in
+            let scores = buffer.baseAddress!, k = scores + end, v = k + headDim
             let h = job % heads, t = job / heads
             let position = startPosition + t
             let first = window.map { max(0, position - $0 + 1) } ?? 0
@@ -119,7 +123,7 @@ public enum CPUOps {
             let qv = q + t * heads * headDim + h * headDim
             var maxScore = -Float.infinity
             for p in first...position {
-                let k = keys + p * headDim
+                Kernels.fromHalf(keys + p * headDim, k, count: headDim)
                 var s: Float = 0
                 for i in 0..<headDim { s += qv[i] * k[i] }
                 s *= scale
@@ -135,21 +139,29 @@ public enum CPUOps {
             let o = out + t * heads * headDim + h * headDim
             for i in 0..<headDim { o[i] = 0 }
             let inv = 1 / sum
+            for p in first...position { scores[p] *= inv }
+            Kernels.roundToHalf(scores + first, count: position - first + 1)
             for p in first...position {
-                let w = scores[p] * inv
-                let v = values + p * headDim
+                let w = scores[p]
+                Kernels.fromHalf(values + p * headDim, v, count: headDim)
                 for i in 0..<headDim { o[i] += w * v[i] }
             }
           }
         }
     }
 
+    /// SwiGLU: silu(gate) * up. GeGLU as ggml computes it (its F16 GELU table): gelu of gate rounded to F16,
+    /// rounded to F16, times up; gate <= -10 gives 0 and gate >= 10 gives gate * up.
     public static func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {
         if gelu {
             let c: Float = 0.797_884_56  // sqrt(2/pi)
             for i in 0..<count {
-                let x = gate[i]
-                gate[i] = 0.5 * x * (1 + tanhf(c * x * (1 + 0.044715 * x * x))) * up[i]
+                let g = gate[i]
+                if g <= -10 { gate[i] = 0; continue }
+                if g >= 10 { gate[i] = g * up[i]; continue }
+                let x = halfToFloat(floatToHalf(g))
+                let y = 0.5 * x * (1 + tanhf(c * x * (1 + 0.044715 * x * x)))
+                gate[i] = halfToFloat(floatToHalf(y)) * up[i]
             }
         } else {
             for i in 0..<count {

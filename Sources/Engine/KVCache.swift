@@ -1,4 +1,7 @@
-/// Keys and values of every layer for up to `capacity` positions, F32.
+import Kernels
+
+/// Keys and values of every layer for up to `capacity` positions, stored as binary16 (F16), as llama.cpp's
+/// default KV cache: a key or value is rounded to F16 (ties to even) when it is stored.
 ///
 /// Layout: keys[layer][kvHead][position][headDim] (values alike), so one head's history is contiguous.
 /// Memory is reserved up front but pages are touched only as positions fill. Truncating to a prefix
@@ -7,8 +10,8 @@ public final class KVCache: @unchecked Sendable {
     public let layers: Int, kvHeads: Int, headDim: Int, capacity: Int
     /// Positions that hold valid keys and values.
     public private(set) var count = 0
-    private let keyStore: UnsafeMutablePointer<Float>
-    private let valueStore: UnsafeMutablePointer<Float>
+    private let keyStore: UnsafeMutablePointer<UInt16>
+    private let valueStore: UnsafeMutablePointer<UInt16>
 
     public init(layers: Int, kvHeads: Int, headDim: Int, capacity: Int) {
         self.layers = layers; self.kvHeads = kvHeads; self.headDim = headDim; self.capacity = capacity
@@ -22,26 +25,26 @@ public final class KVCache: @unchecked Sendable {
         valueStore.deallocate()
     }
 
-    public var bytes: Int { 2 * layers * kvHeads * capacity * headDim * 4 }
+    /// Bytes of keys and values together.
+    public var bytes: Int { 2 * layers * kvHeads * capacity * headDim * MemoryLayout<UInt16>.size }
 
-    /// (capacity, headDim) keys of one head of one layer.
-    public func keys(layer: Int, head: Int) -> UnsafeMutablePointer<Float> {
+    /// (capacity, headDim) keys of one head of one layer, binary16 bit patterns (`halfToFloat` reads one).
+    public func keys(layer: Int, head: Int) -> UnsafeMutablePointer<UInt16> {
         keyStore + ((layer * kvHeads + head) * capacity) * headDim
     }
 
-    public func values(layer: Int, head: Int) -> UnsafeMutablePointer<Float> {
+    /// (capacity, headDim) values of one head of one layer, binary16 bit patterns.
+    public func values(layer: Int, head: Int) -> UnsafeMutablePointer<UInt16> {
         valueStore + ((layer * kvHeads + head) * capacity) * headDim
     }
 
-    /// Stores k and v rows (tokens, kvHeads*headDim) for positions start..<start+tokens of `layer`.
+    /// Stores k and v rows (tokens, kvHeads*headDim), rounded to F16, for positions start..<start+tokens of `layer`.
     public func store(layer: Int, start: Int, tokens: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
         precondition(start + tokens <= capacity)
         for t in 0..<tokens {
             for h in 0..<kvHeads {
-                (keys(layer: layer, head: h) + (start + t) * headDim)
-                    .update(from: k + (t * kvHeads + h) * headDim, count: headDim)
-                (values(layer: layer, head: h) + (start + t) * headDim)
-                    .update(from: v + (t * kvHeads + h) * headDim, count: headDim)
+                Kernels.toHalf(k + (t * kvHeads + h) * headDim, keys(layer: layer, head: h) + (start + t) * headDim, count: headDim)
+                Kernels.toHalf(v + (t * kvHeads + h) * headDim, values(layer: layer, head: h) + (start + t) * headDim, count: headDim)
             }
         }
     }

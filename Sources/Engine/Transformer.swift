@@ -160,6 +160,7 @@ public final class Transformer: @unchecked Sendable {
             backend.rope(q, tokens: n, heads: c.headCount, headDim: c.headDim, ropeDims: c.ropeDims, startPosition: start, base: base, style: style)
             backend.rope(k, tokens: n, heads: c.headCountKV, headDim: c.headDim, ropeDims: c.ropeDims, startPosition: start, base: base, style: style)
             cache.store(layer: l, start: start, tokens: n, k: k, v: v)
+            Kernels.roundToHalf(q, count: n * c.qDim)  // llama.cpp converts Q to F16 for the KQ product
             backend.attention(q, tokens: n, startPosition: start, cache: cache, layer: l, heads: c.headCount,
                               window: sliding ? c.slidingWindow : nil, scale: 1 / Float(c.headDim).squareRoot(), att)
             backend.matmul(layer.wo, att, tokens: n, o)

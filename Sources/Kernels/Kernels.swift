@@ -63,10 +63,12 @@ public enum Kernels {
 
     /// y (tokens, w.rows) = x (tokens, w.cols) @ W^T, row-major; parallel over the pool.
     ///
-    /// Quantized weights: x is first quantized to 8-bit blocks of 32 (scale amax/127, as llama.cpp's Q8_0),
-    /// then each output is an integer dot product; results match matmulReference to about 1e-4 relative
-    /// (the activation quantization error, as in llama.cpp). F32/F16/BF16 weights use float activations.
-    /// Work is split into tiles of rows x tokens so a tile's weight rows stay in cache across its tokens.
+    /// The activations meet each weight type as in llama.cpp (ggml's vec_dot_type): quantized weights get x
+    /// quantized to Q8_0 (Q4_0, Q5_0, Q8_0), Q8_1 (Q4_1, Q5_1) or Q8_K (K-quants), with ggml's roundings
+    /// (see ck_quantize_for), then integer dot products with ggml's float accumulation; F16 weights get x
+    /// rounded to F16 and BF16 weights x rounded to BF16; F32 weights get x as is.
+    /// Work is split into tiles of rows x tokens so a tile's weight rows stay in cache across its tokens;
+    /// each output is computed the same way whatever the tile, so row t of a batch equals a one-token call.
     public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         check(w.type, w.cols)
         guard tokens > 0, w.rows > 0 else { return }
@@ -75,10 +77,18 @@ public enum Kernels {
         let rowTasks = (w.rows + rowsPerTask - 1) / rowsPerTask
 
         if w.type == .f32 || w.type == .f16 || w.type == .bf16 {
-            pool.parallelFor(rowTasks) { task in
-                for r in (task * rowsPerTask)..<min(w.rows, (task + 1) * rowsPerTask) {
-                    for t in 0..<tokens {
-                        y[t * w.rows + r] = ck_dot_f32(type, w.row(r), x + t * w.cols, w.cols)
+            pool.withScratch(bytes: w.type == .f32 ? 0 : 4 * tokens * w.cols) { scratch in
+                var xs = x
+                if w.type != .f32 {  // x as the activation type ggml converts to
+                    let rounded = scratch.assumingMemoryBound(to: Float.self)
+                    if w.type == .f16 { ck_round_f16(x, rounded, tokens * w.cols) } else { ck_round_bf16(x, rounded, tokens * w.cols) }
+                    xs = UnsafePointer(rounded)
+                }
+                pool.run(rowTasks) { task in
+                    for r in (task * rowsPerTask)..<min(w.rows, (task + 1) * rowsPerTask) {
+                        for t in 0..<tokens {
+                            y[t * w.rows + r] = ck_dot_f32(type, w.row(r), xs + t * w.cols, w.cols)
+                        }
                     }
                 }
             }
@@ -95,8 +105,8 @@ public enum Kernels {
             let unitsPerToken = w.cols / 32
             // Quantize x: one token per index.
             let quantize: (Int) -> Void = { t in
-                ck_quantize_q8(x + t * w.cols, w.cols,
-                               ck_q8(qs: qs + t * w.cols, d: dBase + t * unitsPerToken, s: sBase + t * unitsPerToken))
+                ck_quantize_for(type, x + t * w.cols, w.cols,
+                                ck_q8(qs: qs + t * w.cols, d: dBase + t * unitsPerToken, s: sBase + t * unitsPerToken))
             }
             if tokens == 1 { quantize(0) } else { pool.run(tokens, quantize) }
 
@@ -111,6 +121,21 @@ public enum Kernels {
                                 w.cols, Int32(nt), y + t0 * w.rows + r0, w.rows)
             }
         }
+    }
+
+    /// dst[i] = src[i] as binary16 bits (ties to even).
+    public static func toHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
+        ck_f32_to_f16(src, dst, count)
+    }
+
+    /// dst[i] = the binary16 value src[i] (exact).
+    public static func fromHalf(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        ck_f16_to_f32(src, dst, count)
+    }
+
+    /// x[i] rounded to the nearest binary16 (ties to even), in place.
+    public static func roundToHalf(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        ck_round_f16(x, x, count)
     }
 
     /// Rows per task: small enough for about 8 tasks per thread (load balance), at most 64.

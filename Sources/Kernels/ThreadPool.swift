@@ -56,9 +56,9 @@ public final class ThreadPool: @unchecked Sendable {
     /// of 64-byte-aligned scratch memory.
     func withScratch<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) -> R) -> R {
         lock.locked {
-            if scratchBytes < bytes {
+            if scratch == nil || scratchBytes < bytes {
                 scratch?.deallocate()
-                scratchBytes = max(bytes, scratchBytes * 2)
+                scratchBytes = max(bytes, scratchBytes * 2, 64)
                 scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
             }
             return body(scratch!)

@@ -91,13 +91,13 @@ public final class MeshMatrix: @unchecked Sendable {
             dq = (raw + ((tokens * cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
             sq = dq! + units
             if tokens == 1 {
-                ck_quantize_q8(x, cols, ck_q8(qs: qs, d: dq, s: sq))
+                ck_quantize_for(type, x, cols, ck_q8(qs: qs, d: dq, s: sq))
             } else {
                 for seg in segs where seg.blocks > 0 {
                     let e0 = seg.firstBlock * bs, n = seg.blocks * bs
                     for t in 0..<tokens {
                         let o = tokens * e0 + t * n
-                        ck_quantize_q8(x + t * cols + e0, n, ck_q8(qs: qs! + o, d: dq! + o / 32, s: sq! + o / 32))
+                        ck_quantize_for(type, x + t * cols + e0, n, ck_q8(qs: qs! + o, d: dq! + o / 32, s: sq! + o / 32))
                     }
                 }
             }

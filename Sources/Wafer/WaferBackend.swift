@@ -231,7 +231,7 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
                     for j in 0..<count {
                         let key = keys + (run.first + j) * hd
                         var s: Float = 0
-                        for i in range { s += qv[i] * key[i] }
+                        for i in range { s += qv[i] * halfToFloat(key[i]) }
                         dst[j] = s
                     }
                 }
@@ -268,9 +268,9 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
                     let o = vPartial + c * hd
                     for i in 0..<hd { o[i] = 0 }
                     for j in columnRange(run.firstColumn + c) {
-                        let w = scores[j] * inv
+                        let w = halfToFloat(floatToHalf(scores[j] * inv))  // F16 weights, as the CPU backend
                         let v = values + (run.first + j) * hd
-                        for i in 0..<hd { o[i] += w * v[i] }
+                        for i in 0..<hd { o[i] += w * halfToFloat(v[i]) }
                     }
                 }
                 run.plan.apply(vPartial, stride: hd, length: hd, into: out + t * heads * hd + h * hd)

@@ -24,7 +24,9 @@ final class TinyModelTests: XCTestCase {
                 err += diff * diff
                 norm += reference[row][j] * reference[row][j]
             }
-            XCTAssertLessThan(err / norm, 1e-9, "\(arch) \(what) position \(row): normalised squared error \(err / norm)")
+            // The reference rounds to F16 where the engine does; a value on the other side of an F16 rounding
+            // boundary (Double vs Float arithmetic before it) can still differ by one F16 step.
+            XCTAssertLessThan(err / norm, 1e-7, "\(arch) \(what) position \(row): normalised squared error \(err / norm)")
         }
 
         // One call with all logits (split by maxBatch 4 into micro-batches internally).

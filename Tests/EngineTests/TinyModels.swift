@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GGUF
+import Kernels
 
 /// Tiny random models of each architecture, written with the GGUF writer, and a naive reference forward
 /// pass (Double precision, nested arrays, no shared code with the engine) to check the engine against.
@@ -132,6 +133,11 @@ struct TinyModel {
     }
 
     /// Logits (tokens, vocab) for the whole sequence, each position attending causally to those before it.
+    /// x rounded to binary16: where llama.cpp (and the engine) hold a value in F16.
+    private func f16(_ x: Double) -> Double { Double(halfToFloat(floatToHalf(Float(x)))) }
+
+    /// The logits in Double, with llama.cpp's F16 roundings: Q, K and V (F16 cache), the softmax weights, and
+    /// for GeGLU the GELU input and output (ggml's F16 GELU table).
     func referenceLogits(_ tokens: [Int32]) -> [[Double]] {
         let embd = matrix("token_embd.weight")
         var xs: [[Double]] = tokens.map { t in (0..<d).map { embd.at(Int(t), $0) } }
@@ -158,9 +164,9 @@ struct TinyModel {
                     qh = qh.map { rmsNorm($0, p + "attn_q_norm.weight") }
                     kh = kh.map { rmsNorm($0, p + "attn_k_norm.weight") }
                 }
-                queries.append(qh.map { rope($0, position: pos, base: base) })
-                keys.append(kh.map { rope($0, position: pos, base: base) })
-                values.append(vh)
+                queries.append(qh.map { rope($0, position: pos, base: base).map(f16) })
+                keys.append(kh.map { rope($0, position: pos, base: base).map(f16) })
+                values.append(vh.map { $0.map(f16) })
             }
             for pos in xs.indices {
                 var attn: [Double] = []
@@ -175,7 +181,8 @@ struct TinyModel {
                     let sum = e.reduce(0, +)
                     var o = [Double](repeating: 0, count: headDim)
                     for (i, j) in (first...pos).enumerated() {
-                        for c in 0..<headDim { o[c] += e[i] / sum * values[j][kv][c] }
+                        let weight = f16(e[i] / sum)
+                        for c in 0..<headDim { o[c] += weight * values[j][kv][c] }
                     }
                     attn += o
                 }
@@ -187,9 +194,13 @@ struct TinyModel {
                 let h = rmsNorm(xs[pos], p + "ffn_norm.weight")
                 let g = matvec(p + "ffn_gate.weight", h), u = matvec(p + "ffn_up.weight", h)
                 let act: [Double] = zip(g, u).map { g, u in
-                    arch == .gemma3
-                        ? 0.5 * g * (1 + tanh((2 / Double.pi).squareRoot() * (g + 0.044715 * g * g * g))) * u
-                        : g / (1 + exp(-g)) * u
+                    if arch == .gemma3 {
+                        if g <= -10 { return 0 }
+                        if g >= 10 { return g * u }
+                        let x = f16(g)
+                        return f16(0.5 * x * (1 + tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))) * u
+                    }
+                    return g / (1 + exp(-g)) * u
                 }
                 var out = matvec(p + "ffn_down.weight", act)
                 if arch == .gemma3 { out = rmsNorm(out, p + "post_ffw_norm.weight") }

@@ -37,22 +37,46 @@ int ck_set_level(int level);
 
 // ---- Activations quantized to 8 bits -----------------------------------------------------------
 //
-// x (n floats) is stored as n int8 in `qs`, plus per block of 32: scale d[b] and s[b] = d[b] * sum(qs of b).
-// For K-quant weights the same layout is used with blocks of 32 too (sub-blocks of the 256 super-block).
+// x (n floats) is stored as n int8 in `qs`, plus per unit of 32 elements a scale d[u] and a sum s[u].
+// What d and s hold depends on the weight type the activations meet, exactly as ggml's vec_dot_type:
+//   Q8_0 (for Q4_0, Q5_0, Q8_0 weights): per 32: d = f16(amax / 127), q = round_even(x * (127 / amax)),
+//        s = d * sum(q) (not used by these kernels; kept for consumers that fold an offset into it).
+//   Q8_1 (for Q4_1, Q5_1): d and q as Q8_0, s = f16(amax / 127 * sum(q)) (ggml rounds the unrounded d's
+//        product to F16).
+//   Q8_K (for Q4_K, Q5_K, Q6_K): per 256, max = the element of largest magnitude (first one),
+//        q = min(127, round_even(x * (-127 / max))), d = 1 / (-127 / max) in F32, repeated in the 8 units;
+//        s[u] = sum of the 32 quants of unit u (an integer, exact in a float).
+// f16(v) is v rounded to the nearest binary16 (ties to even), held as a float.
 
 typedef struct {
     int8_t *qs;     // n
     float *d;       // n / 32
-    float *s;       // n / 32: d * sum of the 32 quants
+    float *s;       // n / 32
 } ck_q8;
 
-/// Quantizes n (multiple of 32) floats: d = amax / 127, q = round(x / d).
+/// Quantizes n floats (a multiple of the format's block: 32, or 256 for K-quant weights) for dot products
+/// with rows of ggml type `type`.
+void ck_quantize_for(int type, const float *x, long n, ck_q8 out);
+/// The Q8_1 format for any 32-block weight type (n a multiple of 32).
 void ck_quantize_q8(const float *x, long n, ck_q8 out);
+
+// ---- 16-bit floats -----------------------------------------------------------------------------
+
+/// y[i] = x[i] rounded to binary16 (ties to even), as a float. y may equal x.
+void ck_round_f16(const float *x, float *y, long n);
+/// y[i] = x[i] rounded to bfloat16 (ties to even), as a float. y may equal x.
+void ck_round_bf16(const float *x, float *y, long n);
+/// binary16 <-> float, n values (ties to even).
+void ck_f32_to_f16(const float *x, uint16_t *y, long n);
+void ck_f16_to_f32(const uint16_t *x, float *y, long n);
 
 // ---- Dot products --------------------------------------------------------------------------------
 // type ids are ggml's (GGMLType raw values). n is the row length in elements.
 
-/// Weight row (ggml type) . quantized activations. Supported: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K.
+/// Weight row (ggml type) . activations quantized by ck_quantize_for(type). Supported: Q4_0, Q4_1, Q5_0,
+/// Q5_1, Q8_0, Q4_K, Q5_K, Q6_K. The arithmetic is ggml's AVX2 vec_dot: integer sums of 4 adjacent products
+/// in 8 lanes, each lane accumulated in float with one fused multiply-add per block (per super-block for
+/// K-quants), lanes summed as hsum_float_8; every kernel level gives the same bits.
 float ck_dot_q8(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n);
 /// Weight row (ggml type) . float activations. Supported: F32, F16, BF16, and all of the above.
 float ck_dot_f32(int type, const void *row, const float *x, long n);
