@@ -1,8 +1,7 @@
-// MeshGEMV on the host: every PE's partial product from its own tile, with the fast integer kernels,
-// then the partials of each line summed in the allreduce's order.
+// MeshGEMV on the host: every PE's partial product from its own tile, with the CPU's integer kernels,
+// then the partials of each line summed in the allreduce's order (the backend's `fabricOrder` numerics).
 
 import CKernels
-import CWafer
 import Engine
 import GGUF
 import Kernels
@@ -103,33 +102,11 @@ public final class MeshMatrix: @unchecked Sendable {
             }
         }
 
-        // Strips of rows a multiple of 8 (the block-dot kernel's group), about 8 per thread.
+        // Strips of rows, about 8 per thread.
         let rowTile = max(8, min(64, (rows / max(1, 8 * pool.threadCount)) & ~7))
         let rowTasks = (rows + rowTile - 1) / rowTile
         let tokenTile = 16
         let tokenTasks = (tokens + tokenTile - 1) / tokenTile
-        let blocksPerRow = cols / bs
-        if tokens == 1, quantized, nseg > 1, allreduce != .ring, cw_block_dots_supported(type) != 0 {
-            // One scalar per (row, block): each PE's partial is the sum of its blocks' values.
-            let buffer = scratch.partials(count: blocksPerRow * rows)
-            let oneBlockEach = nseg == blocksPerRow
-            pool.parallelFor(rowTasks) { task in
-                let r0 = task * rowTile, nr = min(rowTile, rows - r0)
-                let out = buffer + blocksPerRow * r0
-                cw_block_dots_q8(type, w.data + r0 * w.rowBytes, w.rowBytes, Int32(nr), qs, dq, sq, blocksPerRow, out, nr)
-                if !oneBlockEach {
-                    for (k, seg) in segs.enumerated() {
-                        for r in 0..<nr {
-                            var acc = out[seg.firstBlock * nr + r]
-                            for b in 1..<max(1, seg.blocks) { acc += out[(seg.firstBlock + b) * nr + r] }
-                            out[k * nr + r] = acc
-                        }
-                    }
-                }
-                plan.apply(out, stride: nr, length: nr, into: y + r0)
-            }
-            return
-        }
         let decodeBuffer = tokens == 1 ? scratch.partials(count: nseg * rows) : nil
         pool.parallelFor(rowTasks * tokenTasks) { task in
             let r0 = (task / tokenTasks) * rowTile, t0 = (task % tokenTasks) * tokenTile
