@@ -73,6 +73,8 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     private var plans: [PlanKey: ReductionPlan] = [:]
     private var elementwiseCosts: [CostKey: OpCost] = [:]
     private var headPieces: [PieceKey: [HeadPieces]] = [:]
+    /// Modelled cycles of one decode step's attention ops, by the number of positions it sees.
+    private var attentionCycles: [Int: Double] = [:]
 
     // Accounting. `pass` and `carry` belong to the thread running the forward pass; `stats` is read
     // from others under `lock`.
@@ -232,12 +234,7 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
 
     public func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
                           heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>) {
-        defer {
-            if let shape {
-                let visible = window.map { min($0, startPosition + tokens) } ?? (startPosition + tokens)
-                for op in cost.attentionOps(shape, grid: grid, context: visible) { book(op.batched(tokens, machine)) }
-            }
-        }
+        defer { bookAttention(tokens: tokens, visible: window.map { min($0, startPosition + tokens) } ?? (startPosition + tokens)) }
         if numerics == .cpuOrder {
             CPUOps.attention(q, tokens: tokens, startPosition: startPosition, cache: cache, layer: layer,
                              heads: heads, window: window, scale: scale, out, pool: pool)
@@ -326,6 +323,24 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
                 run.plan.apply(vPartial, stride: hd, length: hd, into: out + t * heads * hd + h * hd)
             }
         }
+    }
+
+    /// Books the attention ops of `tokens` queries seeing `visible` positions. A decode step's ops are
+    /// all outside overlap groups, so their cycles add up; the sum is cached per visible length.
+    private func bookAttention(tokens: Int, visible: Int) {
+        guard let shape else { return }
+        if tokens == 1 {
+            let cycles = attentionCycles[visible] ?? {
+                let ops = cost.attentionOps(shape, grid: grid, context: visible)
+                precondition(ops.allSatisfy { $0.overlapGroup == nil })
+                let sum = ops.reduce(0) { $0 + $1.totalCycles }
+                attentionCycles[visible] = sum
+                return sum
+            }()
+            if passOpen { pass.addUngrouped(cycles) } else { carry += cycles }
+            return
+        }
+        for op in cost.attentionOps(shape, grid: grid, context: visible) { book(op.batched(tokens, machine)) }
     }
 
     /// The column holding `position` when `total` positions are split evenly over `columns` columns.

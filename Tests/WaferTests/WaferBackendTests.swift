@@ -124,6 +124,16 @@ final class WaferBackendTests: XCTestCase {
         var acc = CycleAccumulator()
         for op in ops + ops { acc.add(op) }
         XCTAssertEqual(acc.cycles, DecodeCostModel.sequenceCycles(ops + ops), accuracy: 1e-6)
+        // The attention ops of a decode step, booked as one ungrouped sum (as the backend does), after an
+        // open overlap group.
+        let attention = model.attentionOps(shape, grid: .square(16), context: 300)
+        let gated = ops.filter { $0.overlapGroup != nil }
+        var one = CycleAccumulator(), many = CycleAccumulator()
+        for op in gated { one.add(op); many.add(op) }
+        one.addUngrouped(attention.reduce(0) { $0 + $1.totalCycles })
+        for op in attention { many.add(op) }
+        XCTAssertEqual(one.cycles, many.cycles, accuracy: 1e-6)
+        XCTAssertEqual(many.cycles, DecodeCostModel.sequenceCycles(gated + attention), accuracy: 1e-6)
         // A batch pays hops and routing steps once.
         let gemv = ops.first { $0.name == "attn_q" }!
         let four = gemv.batched(4, .wse3)
