@@ -44,5 +44,11 @@ public struct CycleAccumulator: Sendable {
         }
     }
 
+    /// Same as adding ops outside any overlap group whose total cycles sum to `cycles`.
+    public mutating func addUngrouped(_ cycles: Double) {
+        if openGroup != nil { closed += pendingComm; openGroup = nil }
+        closed += cycles
+    }
+
     public mutating func reset() { self = CycleAccumulator() }
 }

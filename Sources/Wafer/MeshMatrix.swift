@@ -1,15 +1,14 @@
-// MeshGEMV on the host: every PE's partial product from its own tile, with the fast integer kernels,
-// then the partials of each line summed in the allreduce's order.
+// MeshGEMV on the host: every PE's partial product from its own tile, with the CPU's kernels, then the
+// partials of each line summed in the allreduce's order (the backend's `fabricOrder` numerics).
 
-import CKernels
-import CWafer
 import Engine
 import GGUF
 import Kernels
 
-/// One weight matrix placed on a region as PE-resident tiles (MeshGEMV layout), left in place in the
-/// model's memory map: PE (a, b) owns the whole quant blocks of reduction segment `a` of every row of
-/// output segment `b`, and its partial sums read only those bytes.
+/// One weight matrix placed on a region as PE-resident tiles (MeshGEMV layout): PE (a, b) owns the whole
+/// quant blocks of reduction segment `a` of every row of output segment `b`. In CPU order the tiles stay
+/// in place in the model's memory map; the first fabric-order product copies each reduction segment's
+/// tiles out once, and every partial then reads only its own PE's bytes.
 ///
 /// `inputOnColumns` matrices (Q, K, V, gate, up, the head) take their input split across the region's
 /// columns and reduce along each row of PEs; the others (O, down) take it split across rows.
@@ -65,125 +64,64 @@ public final class MeshMatrix: @unchecked Sendable {
             * segmentSize(weights.rows, parts: outputCount, index: 0)
     }
 
-    var quantized: Bool { !(weights.type == .f32 || weights.type == .f16 || weights.type == .bf16) }
+    /// Each reduction segment's tiles copied out of the memory map into one contiguous matrix (the
+    /// emulated SRAM contents of that line of PEs: rows of the region, blocks of segment k), made on the
+    /// first fabric-order product. Segment k's matrix is (rows, blocks_k * blockSize) of the weights' type.
+    private var segmentTiles: [WeightMatrix]?
+    private var segmentStorage: [UnsafeMutableRawPointer] = []
 
-    /// y (tokens, rows) = x (tokens, cols) @ W^T on the mesh.
+    deinit { segmentStorage.forEach { $0.deallocate() } }
+
+    private func tiles() -> [WeightMatrix] {
+        if let t = segmentTiles { return t }
+        let w = weights, bs = w.type.blockSize, ts = w.type.typeSize
+        var result: [WeightMatrix] = []
+        for seg in segments {
+            let bytes = seg.blocks * ts
+            let storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, w.rows * bytes), alignment: 64)
+            segmentStorage.append(storage)
+            for r in 0..<w.rows { (storage + r * bytes).copyMemory(from: w.row(r) + seg.firstBlock * ts, byteCount: bytes) }
+            result.append(WeightMatrix(type: w.type, rows: w.rows, cols: seg.blocks * bs, data: storage))
+        }
+        segmentTiles = result
+        return result
+    }
+
+    /// y (tokens, rows) = x (tokens, cols) @ W^T on the mesh, in fabric order.
     ///
-    /// Quantized weights: each token's activations are quantized to 8-bit blocks of 32 where they land
-    /// (block-local, so each PE's segment is quantized exactly as the CPU backend quantizes the whole
-    /// row), each PE's partial is an integer dot of its tile rows with its segment, and the partials of a
-    /// line are summed in the allreduce's order. The host batches the work of the PEs of one output
-    /// strip into one kernel call per reduction segment.
+    /// Every PE's partial comes from its own tile and its activation segment alone, through the CPU's
+    /// kernel (`Kernels.matmul`, so the per-block arithmetic, including how activations are quantized
+    /// where they land, is the CPU backend's); the partials of a line are then summed in the
+    /// allreduce's order. The host batches the PEs of one reduction segment (every output row) into
+    /// one kernel call.
     func multiply(_ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool, scratch: Scratch) {
         let w = weights, rows = w.rows, cols = w.cols
         guard tokens > 0, rows > 0 else { return }
-        let type = Int32(w.type.rawValue), bs = w.type.blockSize, ts = w.type.typeSize
-        let segs = segments, plan = plan, nseg = segs.count
-        let quantized = quantized
-
-        // Activations routed to each reduction segment, quantized there: segment k's tokens are
-        // contiguous at element offset tokens * e0 (qs) and tokens * e0 / 32 (d, s).
-        var qs: UnsafeMutablePointer<Int8>?, dq: UnsafeMutablePointer<Float>?, sq: UnsafeMutablePointer<Float>?
-        if quantized {
-            let units = tokens * cols / 32
-            let raw = scratch.activations(bytes: tokens * cols + 8 * units + 64)
-            qs = raw.assumingMemoryBound(to: Int8.self)
-            dq = (raw + ((tokens * cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
-            sq = dq! + units
-            if tokens == 1 {
-                ck_quantize_for(type, x, cols, ck_q8(qs: qs, d: dq, s: sq))
-            } else {
-                for seg in segs where seg.blocks > 0 {
-                    let e0 = seg.firstBlock * bs, n = seg.blocks * bs
-                    for t in 0..<tokens {
-                        let o = tokens * e0 + t * n
-                        ck_quantize_for(type, x + t * cols + e0, n, ck_q8(qs: qs! + o, d: dq! + o / 32, s: sq! + o / 32))
-                    }
-                }
-            }
+        let bs = w.type.blockSize
+        let tiles = tiles()
+        // partial[k] (tokens, rows) = segment k's tiles . segment k of every token.
+        let stride = tokens * rows
+        let partials = scratch.partials(count: tiles.count * stride)
+        let input = UnsafeMutablePointer<Float>.allocate(capacity: max(1, tokens * cols))
+        defer { input.deallocate() }
+        for (k, seg) in segments.enumerated() {
+            let out = partials + k * stride
+            guard seg.blocks > 0 else { out.update(repeating: 0, count: stride); continue }
+            let e0 = seg.firstBlock * bs, n = seg.blocks * bs
+            for t in 0..<tokens { (input + t * n).update(from: x + t * cols + e0, count: n) }
+            Kernels.matmul(tiles[k], input, tokens: tokens, out, pool: pool)
         }
-
-        // Strips of rows a multiple of 8 (the block-dot kernel's group), about 8 per thread.
-        let rowTile = max(8, min(64, (rows / max(1, 8 * pool.threadCount)) & ~7))
-        let rowTasks = (rows + rowTile - 1) / rowTile
-        let tokenTile = 16
-        let tokenTasks = (tokens + tokenTile - 1) / tokenTile
-        let blocksPerRow = cols / bs
-        if tokens == 1, quantized, nseg > 1, allreduce != .ring, cw_block_dots_supported(type) != 0 {
-            // One scalar per (row, block): each PE's partial is the sum of its blocks' values.
-            let buffer = scratch.partials(count: blocksPerRow * rows)
-            let oneBlockEach = nseg == blocksPerRow
-            pool.parallelFor(rowTasks) { task in
-                let r0 = task * rowTile, nr = min(rowTile, rows - r0)
-                let out = buffer + blocksPerRow * r0
-                cw_block_dots_q8(type, w.data + r0 * w.rowBytes, w.rowBytes, Int32(nr), qs, dq, sq, blocksPerRow, out, nr)
-                if !oneBlockEach {
-                    for (k, seg) in segs.enumerated() {
-                        for r in 0..<nr {
-                            var acc = out[seg.firstBlock * nr + r]
-                            for b in 1..<max(1, seg.blocks) { acc += out[(seg.firstBlock + b) * nr + r] }
-                            out[k * nr + r] = acc
-                        }
-                    }
-                }
-                plan.apply(out, stride: nr, length: nr, into: y + r0)
-            }
-            return
-        }
-        let decodeBuffer = tokens == 1 ? scratch.partials(count: nseg * rows) : nil
-        pool.parallelFor(rowTasks * tokenTasks) { task in
-            let r0 = (task / tokenTasks) * rowTile, t0 = (task % tokenTasks) * tokenTile
-            let nr = min(rowTile, rows - r0), nt = min(tokenTile, tokens - t0)
-            let stride = nr * nt
-            let partials = decodeBuffer.map { $0 + nseg * r0 } ?? UnsafeMutablePointer<Float>.allocate(capacity: nseg * stride)
-            defer { if decodeBuffer == nil { partials.deallocate() } }
-            // Each PE of the strip: partial[k][t][r] = tile row r . activation segment k of token t.
-            for (k, seg) in segs.enumerated() {
-                let out = partials + k * stride
-                guard seg.blocks > 0 else { out.update(repeating: 0, count: stride); continue }
-                let e0 = seg.firstBlock * bs, n = seg.blocks * bs
-                let tile = w.data + r0 * w.rowBytes + seg.firstBlock * ts
-                if quantized {
-                    let o = tokens * e0 + t0 * n
-                    ck_gemm_q8_tile(type, tile, w.rowBytes, Int32(nr), qs! + o, dq! + o / 32, sq! + o / 32, n, Int32(nt), out, nr)
-                } else {
-                    for t in 0..<nt {
-                        let xs = x + (t0 + t) * cols + e0
-                        for r in 0..<nr { out[t * nr + r] = ck_dot_f32(type, tile + r * w.rowBytes, xs, n) }
-                    }
-                }
-            }
-            // The allreduce along each line, for the strip's rows and tokens at once.
-            if nt == 1 {
-                plan.apply(partials, stride: stride, length: stride, into: y + t0 * rows + r0)
-            } else {
-                plan.apply(partials, stride: stride, length: stride, into: partials)
-                for t in 0..<nt { (y + (t0 + t) * rows + r0).update(from: partials + t * nr, count: nr) }
-            }
-        }
+        // The allreduce along each line, for every row and token at once.
+        plan.apply(partials, stride: stride, length: stride, into: y)
     }
 }
 
 /// Host scratch of the backend, grown on demand (one op runs at a time).
 final class Scratch: @unchecked Sendable {
-    private var activationBuffer: UnsafeMutableRawPointer?
-    private var activationBytes = 0
     private var partialBuffer: UnsafeMutablePointer<Float>?
     private var partialCount = 0
 
-    deinit {
-        activationBuffer?.deallocate()
-        partialBuffer?.deallocate()
-    }
-
-    func activations(bytes: Int) -> UnsafeMutableRawPointer {
-        if activationBytes < bytes {
-            activationBuffer?.deallocate()
-            activationBytes = max(bytes, 2 * activationBytes)
-            activationBuffer = .allocate(byteCount: activationBytes, alignment: 64)
-        }
-        return activationBuffer!
-    }
+    deinit { partialBuffer?.deallocate() }
 
     func partials(count: Int) -> UnsafeMutablePointer<Float> {
         if partialCount < count {

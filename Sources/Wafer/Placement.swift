@@ -87,7 +87,11 @@ public struct RegionLayout: Sendable {
 /// A placed region of the wafer: its origin (in PEs), size and what it holds.
 public struct PlacedRegion: Sendable, Equatable {
     public enum Kind: Sendable, Equatable { case layers(ClosedRange<Int>), head(part: Int, of: Int), embedding(part: Int, of: Int) }
+    /// What the region is mainly for (its layers, if it holds any).
     public var kind: Kind
+    /// Further pieces held in the same PEs' remaining SRAM, in pipeline order (an embedding part before
+    /// the first layers, an output-head part after the last ones). They run in turn with `kind`.
+    public var sharedWith: [Kind] = []
     public var wafer: Int
     public var originRow: Int
     public var originColumn: Int
@@ -95,7 +99,9 @@ public struct PlacedRegion: Sendable, Equatable {
     /// SRAM of its fullest PE.
     public var maxBytes: PEBytes
 
-    public var name: String {
+    public var name: String { ([kind] + sharedWith).map(Self.name).joined(separator: " + ") }
+
+    static func name(_ kind: Kind) -> String {
         switch kind {
         case .layers(let r): return r.count == 1 ? "layer \(r.lowerBound)" : "layers \(r.lowerBound)-\(r.upperBound)"
         case .head(let p, let n): return n == 1 ? "output head" : "output head \(p + 1)/\(n)"
@@ -166,40 +172,61 @@ public struct Placement: Sendable {
         headParts = headCount
         embeddingParts = embeddingCount
 
+        // The pieces in pipeline order (embedding parts, layers, head parts), packed next-fit into
+        // regions: a piece joins the current region while the fullest PE (0,0) still has room, else it
+        // opens the next one. Pieces of a region run in turn, so they share its activation buffers
+        // (the largest of theirs). Consecutive layers of a region merge into one range.
+        let code = machine.codeReserveBytes
+        func matrixPiece(_ m: MatrixShape, parts count: Int) -> PEBytes {
+            PEBytes(weights: segmentSize(m.blocksPerRow, parts: grid.columns, index: 0) * m.type.typeSize
+                        * segmentSize(m.outputs, parts: grid.rows * count, index: 0),
+                    kvCache: 0, activations: machine.activationBytes * 2 * segmentSize(m.inputs, parts: grid.columns, index: 0), code: code)
+        }
+        var pieces: [(kind: PlacedRegion.Kind, bytes: PEBytes)] = []
+        if let e = shape.embedding {
+            for p in 0..<embeddingCount { pieces.append((.embedding(part: p, of: embeddingCount), matrixPiece(e, parts: embeddingCount))) }
+        }
+        for l in 0..<shape.layers {
+            pieces.append((.layers(l...l), PEBytes(weights: layer.weights, kvCache: layer.kv, activations: act, code: code)))
+        }
+        for p in 0..<headCount { pieces.append((.head(part: p, of: headCount), matrixPiece(shape.head, parts: headCount))) }
+
+        var bins: [(kinds: [PlacedRegion.Kind], bytes: PEBytes)] = []
+        for piece in pieces {
+            if var last = bins.last {
+                var b = last.bytes
+                b.weights += piece.bytes.weights
+                b.kvCache += piece.bytes.kvCache
+                b.activations = max(b.activations, piece.bytes.activations)
+                if b.total <= machine.sramBytesPerPE {
+                    if case .layers(let next) = piece.kind, case .layers(let prev)? = last.kinds.last, prev.upperBound + 1 == next.lowerBound {
+                        last.kinds[last.kinds.count - 1] = .layers(prev.lowerBound...next.upperBound)
+                    } else {
+                        last.kinds.append(piece.kind)
+                    }
+                    last.bytes = b
+                    bins[bins.count - 1] = last
+                    continue
+                }
+            }
+            bins.append(([piece.kind], piece.bytes))
+        }
+
         var regions: [PlacedRegion] = []
-        var slot = 0
         func origin(_ slot: Int) -> (wafer: Int, row: Int, column: Int) {
             let perRow = max(1, machine.fabricColumns / grid.columns)
             let wafer = slot / perWafer, local = slot % perWafer
             return (wafer, local / perRow * grid.rows, local % perRow * grid.columns)
         }
-        func add(_ kind: PlacedRegion.Kind, _ bytes: PEBytes) {
+        for (slot, bin) in bins.enumerated() {
             let o = origin(slot)
-            regions.append(PlacedRegion(kind: kind, wafer: o.wafer, originRow: o.row, originColumn: o.column, grid: grid, maxBytes: bytes))
-            slot += 1
+            let main = bin.kinds.firstIndex { if case .layers = $0 { return true } else { return false } } ?? 0
+            var shared = bin.kinds
+            shared.remove(at: main)
+            regions.append(PlacedRegion(kind: bin.kinds[main], sharedWith: shared, wafer: o.wafer, originRow: o.row,
+                                        originColumn: o.column, grid: grid, maxBytes: bin.bytes))
         }
-        if let e = shape.embedding {
-            for p in 0..<embeddingCount {
-                let w = segmentSize(e.blocksPerRow, parts: grid.columns, index: 0) * e.type.typeSize
-                    * segmentSize(e.outputs, parts: grid.rows * embeddingCount, index: 0)
-                add(.embedding(part: p, of: embeddingCount),
-                    PEBytes(weights: w, kvCache: 0, activations: machine.activationBytes * 2 * segmentSize(e.inputs, parts: grid.columns, index: 0), code: machine.codeReserveBytes))
-            }
-        }
-        var first = 0
-        while first < shape.layers {
-            let last = min(shape.layers, first + stack) - 1
-            let n = last - first + 1
-            add(.layers(first...last), PEBytes(weights: n * layer.weights, kvCache: n * layer.kv, activations: act, code: machine.codeReserveBytes))
-            first = last + 1
-        }
-        for p in 0..<headCount {
-            let h = shape.head
-            let w = segmentSize(h.blocksPerRow, parts: grid.columns, index: 0) * h.type.typeSize
-                * segmentSize(h.outputs, parts: grid.rows * headCount, index: 0)
-            add(.head(part: p, of: headCount),
-                PEBytes(weights: w, kvCache: 0, activations: machine.activationBytes * 2 * segmentSize(h.inputs, parts: grid.columns, index: 0), code: machine.codeReserveBytes))
-        }
+        let slot = bins.count
         self.regions = regions
         wafersNeeded = (slot + perWafer - 1) / perWafer
     }
@@ -207,29 +234,35 @@ public struct Placement: Sendable {
     /// SRAM bytes on every PE of `region` (row-major), for histograms and the heatmap.
     public func peBytes(_ region: PlacedRegion) -> [Int] {
         let g = region.grid
+        let kinds = [region.kind] + region.sharedWith
         var out = [Int](repeating: 0, count: g.count)
-        switch region.kind {
-        case .layers(let range):
-            let n = range.count
-            for r in 0..<g.rows {
-                for c in 0..<g.columns {
-                    let l = layout.layerBytes(row: r, column: c)
-                    out[r * g.columns + c] = machine.codeReserveBytes + layout.activationBytes(row: r, column: c) + n * (l.weights + l.kv)
+        for r in 0..<g.rows {
+            for c in 0..<g.columns {
+                // Resident bytes add up; the pieces run in turn and share the largest activation buffers.
+                var resident = 0, activations = 0
+                for kind in kinds {
+                    let (bytes, act) = pieceBytes(kind, row: r, column: c, grid: g)
+                    resident += bytes
+                    activations = max(activations, act)
                 }
-            }
-        case .head(let part, let parts), .embedding(let part, let parts):
-            let m: MatrixShape = { if case .head = region.kind { return shape.head } else { return shape.embedding ?? shape.head } }()
-            let total = g.rows * parts
-            for r in 0..<g.rows {
-                let rows = segmentSize(m.outputs, parts: total, index: part * g.rows + r)
-                for c in 0..<g.columns {
-                    let blocks = segmentSize(m.blocksPerRow, parts: g.columns, index: c)
-                    out[r * g.columns + c] = machine.codeReserveBytes + blocks * m.type.typeSize * rows
-                        + machine.activationBytes * 2 * segmentSize(m.inputs, parts: g.columns, index: c)
-                }
+                out[r * g.columns + c] = machine.codeReserveBytes + resident + activations
             }
         }
         return out
+    }
+
+    /// Resident bytes (weights, KV cache) and activation buffers of one piece on PE (r, c).
+    private func pieceBytes(_ kind: PlacedRegion.Kind, row r: Int, column c: Int, grid g: Grid) -> (resident: Int, activations: Int) {
+        switch kind {
+        case .layers(let range):
+            let l = layout.layerBytes(row: r, column: c)
+            return (range.count * (l.weights + l.kv), layout.activationBytes(row: r, column: c))
+        case .head(let part, let parts), .embedding(let part, let parts):
+            let m: MatrixShape = { if case .head = kind { return shape.head } else { return shape.embedding ?? shape.head } }()
+            let rows = segmentSize(m.outputs, parts: g.rows * parts, index: part * g.rows + r)
+            let blocks = segmentSize(m.blocksPerRow, parts: g.columns, index: c)
+            return (blocks * m.type.typeSize * rows, machine.activationBytes * 2 * segmentSize(m.inputs, parts: g.columns, index: c))
+        }
     }
 
     /// Counts of used PEs (on the first wafer) by SRAM utilisation, in `bins` equal bins of the PE's SRAM.
@@ -237,9 +270,9 @@ public struct Placement: Sendable {
         var counts = [Int](repeating: 0, count: bins)
         var cache: [String: [Int]] = [:]
         for region in regions where region.wafer == 0 {
-            let key = "\(region.kind)"
+            let key = "\(region.kind) \(region.sharedWith)"
             let bytes: [Int]
-            if case .layers(let r) = region.kind {
+            if case .layers(let r) = region.kind, region.sharedWith.isEmpty {
                 let k = "layers\(r.count)"
                 if let c = cache[k] { bytes = c } else { bytes = peBytes(region); cache[k] = bytes }
             } else {

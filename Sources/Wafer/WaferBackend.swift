@@ -5,20 +5,48 @@ import Foundation
 import GGUF
 import Kernels
 
+/// How the backend computes the values of its reductions (the modelled cost is the same either way).
+///
+/// A line of PEs can combine its partial sums in any order the fabric allows; the order decides the last
+/// bits of every product and norm, and through the 8-bit activation quantization of the next product,
+/// sometimes a greedy token. So the backend fixes one:
+/// - `cpuOrder` (default): every line accumulates its blocks in the CPU kernel's order, as a chain in
+///   which the kernel's accumulators travel from PE to PE along the line (block order is line order,
+///   so each PE continues the sum where the previous PE left it). Values are then bitwise the CPU
+///   backend's, whatever its kernels do: the host evaluates a line's chain by running the CPU's own
+///   row kernel (`Kernels.matmul`, `CPUOps`) over the bytes of the line's tiles, which lie one after
+///   another in the row. Greedy tokens are the CPU backend's.
+/// - `fabricOrder`: every PE's partial is computed from its own tile alone and the partials are summed
+///   in the allreduce's order (K-tree, pipelined chain or ring), norms and softmax likewise. Values agree
+///   with the CPU's to a normalised MSE of about 1e-12; greedy tokens may part from the CPU's after a
+///   near tie.
+/// The cost booked is the chosen allreduce's in both cases.
+public enum WaferNumerics: String, Sendable, CaseIterable {
+    case cpuOrder = "cpu"
+    case fabricOrder = "fabric"
+
+    /// `WAFER_NUMERICS=fabric` selects `fabricOrder`; anything else (or nothing) `cpuOrder`.
+    public static var fromEnvironment: WaferNumerics {
+        ProcessInfo.processInfo.environment["WAFER_NUMERICS"].flatMap(WaferNumerics.init(rawValue:)) ?? .cpuOrder
+    }
+}
+
 /// Runs the forward pass on an emulated wafer-scale engine and books what each op would cost there.
 ///
 /// `prepare` compiles the placement (`WaferMap`: a searched or given region per layer, byte-exact SRAM
 /// accounting) and places every weight matrix as PE-resident tiles (`MeshMatrix`, in place in the
-/// memory map). Then:
+/// memory map). The values of each op follow `numerics` (see `WaferNumerics`); with `fabricOrder`:
 /// - `matmul`: MeshGEMV. Every PE's partial from its tile and its routed activation segment, summed
 ///   along its line in the allreduce's order (K-tree, K = 2, by default).
 /// - `rmsNorm`: per-PE sums of squares of the residual's column segments, allreduced in the same order.
-/// - `rope`, `gatedActivation`: element-wise on the PEs holding the vectors (the CPU's arithmetic).
 /// - `attention`: over the KV cache laid out as the shift-based scheme keeps it (positions split evenly
 ///   over the region's columns, head dimensions over its rows): partial scores per PE reduced along the
 ///   rows spanning a head, softmax maxima and sums reduced along the columns, and per-column partial
-///   weighted sums of V reduced along the row. The cache's storage is the engine's `KVCache` (F32 on the
-///   host); each PE reads only its positions and dimensions of it.
+///   weighted sums of V reduced along the row. The cache's storage is the engine's `KVCache`; each PE
+///   reads only its positions and dimensions of it.
+/// With `cpuOrder` the same lines accumulate in the CPU kernels' order, which the host evaluates with
+/// those kernels. `rope` and `gatedActivation` are element-wise on the PEs holding the vectors (the
+/// CPU's arithmetic) in both.
 ///
 /// Each op books its modelled cycles (the cost model of `wafer map`) on the forward pass it belongs to;
 /// a pass of several tokens (a prefill, or a batch of drafted tokens being verified) is booked as one
@@ -29,6 +57,7 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     public let machine: MachineConfig
     public let allreduce: Allreduce
     public let requestedGrid: Grid?
+    public let numerics: WaferNumerics
     /// Positions the KV cache is placed for.
     public let context: Int
     public private(set) var map: WaferMap?
@@ -44,6 +73,8 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     private var plans: [PlanKey: ReductionPlan] = [:]
     private var elementwiseCosts: [CostKey: OpCost] = [:]
     private var headPieces: [PieceKey: [HeadPieces]] = [:]
+    /// Modelled cycles of one decode step's attention ops, by the number of positions it sees.
+    private var attentionCycles: [Int: Double] = [:]
 
     // Accounting. `pass` and `carry` belong to the thread running the forward pass; `stats` is read
     // from others under `lock`.
@@ -68,8 +99,9 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     ///   - grid: the decode region of one layer; searched for the best modelled speed when nil.
     ///   - context: the positions the KV cache is placed for (the session's context size).
     public init(machine: MachineConfig = .wse3, grid: Grid? = nil, context: Int = 4096,
-                allreduce: Allreduce = .default, threads: Int) {
+                allreduce: Allreduce = .default, numerics: WaferNumerics = .fromEnvironment, threads: Int) {
         self.machine = machine
+        self.numerics = numerics
         self.requestedGrid = grid
         self.context = max(1, context)
         self.allreduce = allreduce
@@ -136,7 +168,10 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>) {
         let m = mesh(w)
         if w.data == firstQuery { beginPass(tokens: tokens) }
-        m.multiply(x, tokens: tokens, y, pool: pool, scratch: scratch)
+        switch numerics {
+        case .cpuOrder: Kernels.matmul(w, x, tokens: tokens, y, pool: pool)
+        case .fabricOrder: m.multiply(x, tokens: tokens, y, pool: pool, scratch: scratch)
+        }
         book(m.cost.batched(tokens, machine))
         if beforeResidual.contains(w.data) {
             // The residual add the forward pass does next runs on the PEs holding the residual stream.
@@ -147,6 +182,17 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
 
     public func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows: Int, n: Int, eps: Float,
                         _ out: UnsafeMutablePointer<Float>) {
+        defer {
+            if n == shape?.dModel ?? n {
+                book(elementwiseCost(.norm, n, 0).batched(rows, machine))
+            } else {
+                book(elementwiseCost(.headNorm, n, rows))
+            }
+        }
+        if numerics == .cpuOrder {
+            CPUOps.rmsNorm(x, weight, rows: rows, n: n, eps: eps, out)
+            return
+        }
         // The residual stream (n == d_model) is split across the region's columns; a per-head norm's
         // vector across the rows one head spans.
         let d = shape?.dModel ?? n
@@ -168,11 +214,6 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
                 for i in 0..<n { dst[i] = row[i] * scale * weight[i] }
             }
         }
-        if n == d {
-            book(elementwiseCost(.norm, n, 0).batched(rows, machine))
-        } else {
-            book(elementwiseCost(.headNorm, n, rows))
-        }
     }
 
     public func rope(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int, ropeDims: Int,
@@ -193,6 +234,12 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
 
     public func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
                           heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>) {
+        defer { bookAttention(tokens: tokens, visible: window.map { min($0, startPosition + tokens) } ?? (startPosition + tokens)) }
+        if numerics == .cpuOrder {
+            CPUOps.attention(q, tokens: tokens, startPosition: startPosition, cache: cache, layer: layer,
+                             heads: heads, window: window, scale: scale, out, pool: pool)
+            return
+        }
         let hd = cache.headDim, group = max(1, heads / cache.kvHeads)
         let total = startPosition + tokens  // positions the cache holds, spread evenly over the columns
         let columns = grid.columns
@@ -276,8 +323,23 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
                 run.plan.apply(vPartial, stride: hd, length: hd, into: out + t * heads * hd + h * hd)
             }
         }
+    }
+
+    /// Books the attention ops of `tokens` queries seeing `visible` positions. A decode step's ops are
+    /// all outside overlap groups, so their cycles add up; the sum is cached per visible length.
+    private func bookAttention(tokens: Int, visible: Int) {
         guard let shape else { return }
-        let visible = window.map { min($0, total) } ?? total
+        if tokens == 1 {
+            let cycles = attentionCycles[visible] ?? {
+                let ops = cost.attentionOps(shape, grid: grid, context: visible)
+                precondition(ops.allSatisfy { $0.overlapGroup == nil })
+                let sum = ops.reduce(0) { $0 + $1.totalCycles }
+                attentionCycles[visible] = sum
+                return sum
+            }()
+            if passOpen { pass.addUngrouped(cycles) } else { carry += cycles }
+            return
+        }
         for op in cost.attentionOps(shape, grid: grid, context: visible) { book(op.batched(tokens, machine)) }
     }
 
@@ -428,6 +490,7 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
             "preset": machine.name,
             "grid": grid.description,
             "allreduce": allreduce.description,
+            "numerics": numerics.rawValue,
             "context": context,
             "decode_steps": s.decodeSteps,
         ]

@@ -126,12 +126,13 @@ public struct WaferMap: Sendable {
         lines.append("wafer map: \(shape.name) on \(machine.name) (\(machine.fabricRows)x\(machine.fabricColumns) PEs, \(kib(machine.sramBytesPerPE)) each, \(f(machine.clockHz / 1e9, 2)) GHz)")
         lines.append("decode region \(grid)\(searched ? " (searched)" : ""), context \(context), allreduce \(allreduce)"
                      + (shape.shapeOnly ? ", WaferLLM padding: d_model \(shape.dModel), ffn \(shape.ffn), one head" : ""))
-        lines.append("placement: \(placement.layersPerRegion) layer(s) per region, \(placement.regions.count) regions, \(placement.pesUsed) PEs used on wafer 1, max \(placement.sramBytesMaxPerPE) bytes/PE (\(f(100 * Double(placement.sramBytesMaxPerPE) / Double(machine.sramBytesPerPE)))%)")
+        lines.append("placement: up to \(placement.layersPerRegion) layer(s) per region, \(placement.regions.count) regions, \(placement.pesUsed) PEs used on wafer 1, max \(placement.sramBytesMaxPerPE) bytes/PE (\(f(100 * Double(placement.sramBytesMaxPerPE) / Double(machine.sramBytesPerPE)))%)")
         lines.append("fits one wafer: \(placement.fits ? "yes" : "no, \(placement.wafersNeeded) wafers needed"); max context on one wafer: \(maxContext)")
         lines.append("")
         lines.append("regions:")
+        let nameWidth = max(18, (placement.regions.prefix(12).map(\.name.count).max() ?? 0) + 2)
         for region in placement.regions.prefix(12) {
-            lines.append("  " + region.name.padding(toLength: 18, withPad: " ", startingAt: 0)
+            lines.append("  " + region.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
                          + "wafer \(region.wafer + 1) at (\(region.originRow),\(region.originColumn)) \(region.grid)  max \(kib(region.maxBytes.total)) [w \(kib(region.maxBytes.weights)), kv \(kib(region.maxBytes.kvCache)), act \(kib(region.maxBytes.activations)), code \(kib(region.maxBytes.code))]")
         }
         if placement.regions.count > 12 { lines.append("  ... \(placement.regions.count - 12) more") }

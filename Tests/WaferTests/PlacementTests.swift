@@ -45,6 +45,30 @@ final class PlacementTests: XCTestCase {
         XCTAssertNotNil(map.json["pipeline_decode_tok_s"])
     }
 
+    /// Pieces are packed next-fit in pipeline order: the embedding and the output head share the SRAM
+    /// left on the first and last layer regions, so LLaMA3-8B at 420 x 420 on WSE-2 needs 3 regions
+    /// (2 wafers, 2 regions each) instead of 5 with a region of their own each.
+    func testPiecesShareRegionsInPipelineOrder() throws {
+        let p = try WaferMap(machine: .wse2, shape: ModelShape.preset(named: "llama3-8b")!, grid: .square(420), context: 4096).placement
+        XCTAssertEqual(p.regions.count, 3)
+        XCTAssertEqual(p.wafersNeeded, 2)
+        XCTAssertEqual(p.regions.first?.sharedWith.count, 1)  // the untied embedding
+        XCTAssertTrue(p.regions.last?.name.hasSuffix("output head") ?? false, p.regions.last?.name ?? "")
+        // Every layer exactly once, in order, and every region within a PE's SRAM byte by byte.
+        var next = 0
+        for region in p.regions {
+            XCTAssertEqual(p.peBytes(region).max(), region.maxBytes.total, region.name)
+            XCTAssertLessThanOrEqual(region.maxBytes.total, p.machine.sramBytesPerPE, region.name)
+            for kind in [region.kind] + region.sharedWith {
+                if case .layers(let r) = kind {
+                    XCTAssertEqual(r.lowerBound, next)
+                    next = r.upperBound + 1
+                }
+            }
+        }
+        XCTAssertEqual(next, 32)
+    }
+
     func testJSONFields() throws {
         let map = try WaferMap(machine: .wse2, shape: ModelShape.preset(named: "llama3-8b")!, grid: .square(420), context: 4096)
         for key in ["preset", "grid", "pes_used", "sram_bytes_max_per_pe", "fits", "max_context", "modeled_decode_tok_s", "modeled_layer_cycles", "ops", "wafers_needed"] {
