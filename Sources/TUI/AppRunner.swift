@@ -1,5 +1,6 @@
 import Assistant
 import Foundation
+import Patch
 import Terminal
 
 /// What the runner needs from a terminal; `TerminalDriver` is the real one, tests use a scripted one.
@@ -67,12 +68,23 @@ public final class AppRunner {
     private let inbox = Inbox()
     private var quitReason: String?
     private var signalSources: [DispatchSourceSignal] = []
+    /// Edit scans and applies run here, in order, off the UI thread; results come back through the inbox.
+    private let edits: EditWorker
 
-    public init(backend: ChatBackend, terminal: TerminalIO, trace: TraceWriter?) {
+    /// - Parameters:
+    ///   - fabric: the wafer placement for the fabric view (nil: the view says the backend has none).
+    ///   - workspaceRoot: where the diff pane applies edits; by default the assistant's working tree, else
+    ///     the git top-level above the current directory (or the current directory).
+    public init(backend: ChatBackend, terminal: TerminalIO, trace: TraceWriter?, fabric: FabricInfo? = nil,
+                workspaceRoot: String? = nil) {
         self.backend = backend
         self.terminal = terminal
         self.trace = trace
         state = AppState(backend: backend, width: terminal.width, height: terminal.height)
+        state.fabric = fabric
+        let root = workspaceRoot ?? (backend as? Assistant)?.tree.root
+            ?? Workspace.locateRoot(from: FileManager.default.currentDirectoryPath)
+        edits = EditWorker(root: root, assistant: backend as? Assistant, inbox: inbox, trace: trace)
         if let assistant = backend as? Assistant {
             let inbox = self.inbox
             assistant.onNotice = { inbox.post(.assistant(CommandResult($0))) }
@@ -173,8 +185,19 @@ public final class AppRunner {
             let result = (backend as? Assistant)?.handle(slashCommand: text)
                 ?? CommandResult("\(text.split(separator: " ").first ?? "") needs the local assistant (not available with this backend)", isError: true)
             inbox.post(.assistant(result))
+        case .scanEdits(let answer, let text, let final):
+            edits.scan(answer: answer, text: text, final: final)
+        case .applyEdits(let request):
+            edits.apply(request)
+        case .undoEdits:
+            edits.undo()
+        case .redoEdits:
+            edits.redo()
         }
     }
+
+    /// Waits until the edit scans and applies asked for so far are done (their events are in the inbox).
+    public func waitForEdits() { edits.wait() }
 
     private func traceEvent(_ event: Event) {
         guard let trace, case .chat(let e) = event else {
