@@ -3,6 +3,13 @@ import Foundation
 import Patch
 import Terminal
 
+/// CPU seconds used by the calling thread.
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
 /// What the runner needs from a terminal; `TerminalDriver` is the real one, tests use a scripted one.
 public protocol TerminalIO: AnyObject {
     var width: Int { get }
@@ -10,6 +17,7 @@ public protocol TerminalIO: AnyObject {
     /// Blocks until a key may be ready, `wakeFD` is readable, or the timeout (ms; -1 forever) passes.
     func waitForInput(timeoutMs: Int32, wakeFD: Int32)
     func readKeys() -> [KeyEvent]
+    /// Shows a frame; only cells that differ from the previous frame need to be sent.
     func draw(_ frame: ScreenBuffer)
     /// Forget the screen's contents: the next draw repaints everything.
     func invalidate()
@@ -61,9 +69,12 @@ public final class AppRunner {
     public var maxFramesPerSecond: Double = 60
     public private(set) var state: AppState
 
-    /// Frames sent to the terminal, and seconds spent in `render` plus `draw`.
+    /// Frames sent to the terminal, and seconds spent in `render` plus `draw` (wall clock).
     public private(set) var framesDrawn = 0
     public private(set) var renderSeconds = 0.0
+    /// CPU time of the loop's thread: in `render` plus `draw`, and in all (keys, reduce, effects, trace).
+    public private(set) var renderCPUSeconds = 0.0
+    public private(set) var loopCPUSeconds = 0.0
 
     private let inbox = Inbox()
     private var quitReason: String?
@@ -99,23 +110,24 @@ public final class AppRunner {
     public func run(handleSignals: Bool = true) -> String {
         if handleSignals { installSignalHandlers() }
         defer { removeSignalHandlers() }
-        var lastFrame: ScreenBuffer?
         var dirty = true
         var nextFrameAt = 0.0
         let frameInterval = 1.0 / maxFramesPerSecond
         var announced = false
+        let loopStart = threadCPUSeconds()
+        let wallStart = TraceWriter.now()
 
         while quitReason == nil {
             let now = TraceWriter.now()
             if dirty && now >= nextFrameAt {
                 let t0 = TraceWriter.now()
+                let c0 = threadCPUSeconds()
+                // The terminal sends only the cells that changed (nothing for an identical frame).
                 let frame = render(state, width: terminal.width, height: terminal.height)
-                if frame != lastFrame {
-                    terminal.draw(frame)
-                    lastFrame = frame
-                    framesDrawn += 1
-                }
+                terminal.draw(frame)
+                framesDrawn += 1
                 renderSeconds += TraceWriter.now() - t0
+                renderCPUSeconds += threadCPUSeconds() - c0
                 dirty = false
                 nextFrameAt = t0 + frameInterval
                 if !announced {
@@ -146,14 +158,18 @@ public final class AppRunner {
             }
         }
         if state.isGenerating { backend.interrupt() }
+        loopCPUSeconds = threadCPUSeconds() - loopStart
         trace?.write("exit", [("reason", .string(quitReason ?? "")), ("frames", .int(framesDrawn)),
-                              ("render_ms", .double(renderSeconds * 1000))])
+                              ("render_ms", .double(renderSeconds * 1000)),
+                              ("render_cpu_ms", .double(renderCPUSeconds * 1000)),
+                              ("loop_cpu_ms", .double(loopCPUSeconds * 1000)),
+                              ("seconds", .double(TraceWriter.now() - wallStart))])
         return quitReason ?? ""
     }
 
     private func dispatch(_ event: Event) {
-        let (next, effects) = reduce(state, event)
-        state = next
+        // In place: the state is not copied per event (a token would otherwise copy the transcript).
+        let effects = reduce(&state, event)
         for e in effects { perform(e) }
     }
 

@@ -20,10 +20,22 @@ public struct Message: Equatable, Sendable {
     public private(set) var lines: [String]
     /// The answer was stopped by the user; it stays in the transcript (and in the model's context) marked so.
     public var interrupted = false
+    /// How each complete line (all but the last) is styled, and the classifier's state after them: kept as
+    /// the text streams so a frame classifies only the line being written.
+    private(set) var completeKinds: [Markdown.Kind] = []
+    private var classifier = Markdown.Classifier()
+
     public init(_ role: Role, _ text: String, interrupted: Bool = false) {
         self.role = role
         self.lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         self.interrupted = interrupted
+        for line in lines.dropLast() { completeKinds.append(classifier.next(line)) }
+    }
+
+    /// The markdown kind of the last line (the one being written).
+    var lastKind: Markdown.Kind {
+        var c = classifier
+        return c.next(lines[lines.count - 1])
     }
 
     public var text: String { lines.joined(separator: "\n") }
@@ -33,7 +45,13 @@ public struct Message: Equatable, Sendable {
     public mutating func append(_ s: String) {
         var first = true
         for part in s.split(separator: "\n", omittingEmptySubsequences: false) {
-            if first { lines[lines.count - 1] += part; first = false } else { lines.append(String(part)) }
+            if first {
+                lines[lines.count - 1] += part
+                first = false
+            } else {
+                completeKinds.append(classifier.next(lines[lines.count - 1]))
+                lines.append(String(part))
+            }
         }
     }
 }

@@ -26,6 +26,12 @@ let assistantCommands: Set<String> = ["/add", "/drop", "/files", "/save", "/resu
 /// The whole behaviour of the UI: a new state and the effects to run, from a state and an event. Pure.
 public func reduce(_ state: AppState, _ event: Event) -> (AppState, [Effect]) {
     var s = state
+    let effects = reduce(&s, event)
+    return (s, effects)
+}
+
+/// The same, changing the state in place (the runner's form: no copy of the transcript per event).
+public func reduce(_ s: inout AppState, _ event: Event) -> [Effect] {
     var effects: [Effect] = []
     switch event {
     case .key(let key):
@@ -47,7 +53,7 @@ public func reduce(_ state: AppState, _ event: Event) -> (AppState, [Effect]) {
     case .diffPane(let paneEvent):
         runPane(&s, paneEvent, &effects)
     }
-    return (s, effects)
+    return effects
 }
 
 // MARK: - Keys

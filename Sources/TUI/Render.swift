@@ -93,7 +93,7 @@ public func layoutMessage(_ m: Message, width: Int, streaming: Bool, maxRows: In
         rows = wrap([Span(m.text.replacingNewlines(), Style(.steer))], width: width,
                     first: [Span("↳ ", Style(.steer, .bold))], continuation: [Span("  ")])
     case .assistant:
-        rows = m.isEmpty ? [] : Markdown.render(lines: m.lines, width: width, maxRows: maxRows)
+        rows = m.isEmpty ? [] : Markdown.render(lines: m.lines, kinds: m.completeKinds, lastKind: m.lastKind, width: width, maxRows: maxRows)
         if streaming {
             if rows.isEmpty { rows = [[Span("…", Style(.dim))]] } else {
                 let w = rows[rows.count - 1].reduce(0) { $0 + CharWidth.of($1.text) }
