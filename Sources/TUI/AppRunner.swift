@@ -74,6 +74,8 @@ public final class AppRunner {
     public private(set) var renderSeconds = 0.0
     /// CPU time of the loop's thread: in `render` plus `draw`, and in all (keys, reduce, effects, trace).
     public private(set) var renderCPUSeconds = 0.0
+    /// The last frame handed to the terminal.
+    public private(set) var lastFrame: ScreenBuffer?
     public private(set) var loopCPUSeconds = 0.0
 
     private let inbox = Inbox()
@@ -125,6 +127,7 @@ public final class AppRunner {
                 // The terminal sends only the cells that changed (nothing for an identical frame).
                 let frame = render(state, width: terminal.width, height: terminal.height)
                 terminal.draw(frame)
+                lastFrame = frame
                 framesDrawn += 1
                 renderSeconds += TraceWriter.now() - t0
                 renderCPUSeconds += threadCPUSeconds() - c0
