@@ -14,6 +14,8 @@ final class EditWorker: @unchecked Sendable {
     private let queue = DispatchQueue(label: "wafer.edits")
     /// Opened on first use, only on `queue`.
     private var opened: Workspace?
+    /// Per answer being scanned: an extractor fed with the text so far and how many bytes it has had.
+    private var streams: [Int: (extractor: EditExtractor, fed: Int)] = [:]
 
     init(root: String, assistant: Assistant?, inbox: Inbox, trace: TraceWriter?) {
         self.root = root
@@ -34,23 +36,37 @@ final class EditWorker: @unchecked Sendable {
 
     func scan(answer: Int, text: String, final: Bool) {
         queue.async { [self] in
-            let found = edits(in: text, final: final)
+            let found = edits(answer: answer, text: text, final: final)
             if !found.isEmpty { inbox.post(.editsFound(answer: answer, found)) }
         }
     }
 
     /// The edits of an answer as patches against the disk. While the answer streams, only blocks that are
-    /// complete count (a block still open would be read as far as it goes).
-    func edits(in text: String, final: Bool) -> [ProposedEdit] {
-        var complete: Set<Int>?
-        if !final {
-            var incremental = EditExtractor()
-            _ = incremental.feed(text)
-            complete = Set(incremental.edits.map(\.line))
+    /// complete count (a block still open would be read as far as it goes). The text is fed to an
+    /// extractor as it grows; the whole answer is resolved again only when a block that can be an edit
+    /// completed, so a long answer with many code blocks is not rescanned at every fence.
+    func edits(answer: Int, text: String, final: Bool) -> [ProposedEdit] {
+        let bytes = Array(text.utf8)
+        var stream = streams[answer] ?? (EditExtractor(), 0)
+        if stream.fed > bytes.count { stream = (EditExtractor(), 0) }
+        var completed = stream.extractor.feed(bytes: Array(bytes[stream.fed...]))
+        stream.fed = bytes.count
+        if final {
+            completed += stream.extractor.finish()
+            streams[answer] = nil
+        } else {
+            streams[answer] = stream
         }
+        let contextFiles = !(assistant?.files.isEmpty ?? true)
+        let worthResolving = completed.contains { edit in
+            if case .snippet = edit.body { return contextFiles }
+            return true
+        }
+        guard worthResolving else { return [] }
+        let complete = Set(stream.extractor.edits.map(\.line))
         let all = assistant?.edits(in: text) ?? SnippetResolver.edits(in: text, files: [])
         var out: [ProposedEdit] = []
-        for edit in all where complete?.contains(edit.line) ?? true {
+        for edit in all where final || complete.contains(edit.line) {
             if case .snippet = edit.body { continue }
             do {
                 guard let patch = try workspace().patches(for: [edit]).first else { continue }

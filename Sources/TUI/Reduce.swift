@@ -364,7 +364,7 @@ private func reduceChat(_ s: inout AppState, _ event: ChatEvent, _ effects: inou
         s.transcript[i].append(t)
         s.answerTokens += 1
         s.totalTokens += 1
-        if t.contains("\n"), s.transcript[i].lines[(before - 1)..<(s.transcript[i].lines.count - 1)].contains(where: closesEditBlock) {
+        if t.utf8.contains(0x0A), s.transcript[i].lines[(before - 1)..<(s.transcript[i].lines.count - 1)].contains(where: closesEditBlock) {
             effects.append(.scanEdits(answer: s.answerSerial, text: s.transcript[i].text, final: false))
         }
     case .steered(let text, let prefill, let reused):

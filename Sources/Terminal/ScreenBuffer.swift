@@ -205,17 +205,16 @@ public struct ScreenBuffer: Equatable, Sendable {
     /// What a terminal's scroll does to rows `top...bottom`: each moves up `by` rows, the last `by` become blank.
     mutating func scrollUp(top: Int, bottom: Int, by k: Int) {
         guard k > 0, top >= 0, bottom < height, top + k <= bottom else { return }
-        for y in top...(bottom - k) {
-            for x in 0..<width { cells[y * width + x] = cells[(y + k) * width + x] }
-        }
-        for y in (bottom - k + 1)...bottom {
-            for x in 0..<width { cells[y * width + x] = .blank }
+        let w = width
+        cells.withUnsafeMutableBufferPointer { c in
+            for i in (top * w)..<((bottom - k + 1) * w) { c[i] = c[i + k * w] }
+            for i in ((bottom - k + 1) * w)..<((bottom + 1) * w) { c[i] = .blank }
         }
     }
 
     /// A block of rows that moved up between `previous` and this frame (text scrolling in the transcript):
     /// the region `top...bottom` scrolled up by `by`. Nil when nothing moved, or too little to be worth it.
-    func scrolledRegion(since previous: ScreenBuffer, maxShift: Int = 4) -> (top: Int, bottom: Int, by: Int)? {
+    func scrolledRegion(since previous: ScreenBuffer, maxShift: Int = 3) -> (top: Int, bottom: Int, by: Int)? {
         guard width == previous.width, height == previous.height, height > 3 else { return nil }
         var best: (top: Int, count: Int, by: Int)?
         for k in 1...min(maxShift, height - 1) {
