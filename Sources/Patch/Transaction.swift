@@ -229,16 +229,23 @@ private final class Counter: @unchecked Sendable {
 
 /// Writes bytes to a new temporary file in `dir`, sets its mode, optionally fsyncs; returns its path.
 func writeTemporary(in dir: String, name: String, bytes: [UInt8], mode: UInt32, sync: Bool, for label: String) throws -> String {
+    try writeTemporary(in: dir, name: name, pieces: [bytes], mode: mode, sync: sync, for: label)
+}
+
+/// The same for content given in pieces, written one after the other.
+func writeTemporary(in dir: String, name: String, pieces: [[UInt8]], mode: UInt32, sync: Bool, for label: String) throws -> String {
     let temp = "\(dir)/.\(name).wafer-\(getpid())-\(tempCounter.next())"
     let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw PatchError(.io, "could not write \(label): \(errnoText())") }
     var ok = true
-    bytes.withUnsafeBytes { buf in
-        var offset = 0
-        while offset < buf.count {
-            let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
-            if n < 0 { if errno == EINTR { continue }; ok = false; return }
-            offset += n
+    for bytes in pieces where ok {
+        bytes.withUnsafeBytes { buf in
+            var offset = 0
+            while offset < buf.count {
+                let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
+                if n < 0 { if errno == EINTR { continue }; ok = false; return }
+                offset += n
+            }
         }
     }
     let why = errnoText()
