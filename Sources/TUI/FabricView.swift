@@ -15,6 +15,10 @@ public final class FabricInfo: @unchecked Sendable {
     /// "wse3, one layer on 80x80 PEs".
     public let label: String
 
+    /// The part of the first wafer the map shows: all of it, or the corner that holds the model when that is
+    /// much smaller (a small model fills a few percent of a wafer), as (rows, columns) of PEs.
+    public let shown: (rows: Int, columns: Int)
+
     private let lock = NSLock()
     private var cached: (width: Int, height: Int, cells: [[FabricRenderer.Cell]])?
 
@@ -23,7 +27,18 @@ public final class FabricInfo: @unchecked Sendable {
         self.regionCycles = regionCycles
         self.clockHz = clockHz
         self.label = label
+        let onWafer = placement.regions.filter { $0.wafer == 0 }
+        let usedRows = onWafer.map { $0.originRow + $0.grid.rows }.max() ?? placement.machine.fabricRows
+        let usedColumns = onWafer.map { $0.originColumn + $0.grid.columns }.max() ?? placement.machine.fabricColumns
+        // Zoom only when the model uses less than half the wafer in both directions; keep a margin of unused PEs.
+        if 2 * usedRows < placement.machine.fabricRows && 2 * usedColumns < placement.machine.fabricColumns {
+            shown = (min(placement.machine.fabricRows, usedRows * 5 / 4 + 1), min(placement.machine.fabricColumns, usedColumns * 5 / 4 + 1))
+        } else {
+            shown = (placement.machine.fabricRows, placement.machine.fabricColumns)
+        }
     }
+
+    public var isZoomed: Bool { shown.rows < placement.machine.fabricRows || shown.columns < placement.machine.fabricColumns }
 
     /// From a wafer map: each layer region costs its layer count times one layer's cycles, the head
     /// its op's cycles (shared by its parts); the embedding is a row lookup and costs no modelled cycles.
@@ -49,7 +64,11 @@ public final class FabricInfo: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let c = cached, c.width == width, c.height == height { return c.cells }
-        let cells = FabricRenderer.cells(placement, width: width, height: height)
+        // The renderer maps its placement's whole fabric onto the cells: give it the part shown.
+        var view = placement
+        view.machine.fabricRows = shown.rows
+        view.machine.fabricColumns = shown.columns
+        let cells = FabricRenderer.cells(view, width: width, height: height)
         cached = (width, height, cells)
         return cells
     }
@@ -114,7 +133,11 @@ func drawFabric(_ buf: inout ScreenBuffer, _ s: AppState, _ area: Rect) {
 
     let h = area.height
     let mapRows = max(0, min(40, h - 2 - text.count - 2))
-    var lines: [StyledLine] = [[Span("\(fabric.placement.shape.name) on \(fabric.label)", Style(.overlay, .bold))]]
+    var title: [Span] = [Span("\(fabric.placement.shape.name) on \(fabric.label)", Style(.overlay, .bold))]
+    if fabric.isZoomed {
+        title.append(Span(" · the \(fabric.shown.rows)x\(fabric.shown.columns) PE corner that holds the model", Style(.dim)))
+    }
+    var lines: [StyledLine] = wrap(title, width: inner)
     if mapRows >= 2 {
         let cells = fabric.cells(width: inner, height: mapRows)
         for row in cells {
