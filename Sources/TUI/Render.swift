@@ -219,6 +219,8 @@ private func drawSeparator(_ buf: inout ScreenBuffer, _ s: AppState, y: Int) {
 // MARK: - Status bar
 
 /// Status fields by priority: the state and model always; then context, speeds, TTFT as room allows.
+/// To show another figure, append a field with its priority (lower shows first when room is short);
+/// `drawStatus` keeps the highest-priority fields that fit, in this order.
 func statusFields(_ s: AppState) -> [(text: String, style: Style, priority: Int)] {
     let state: String
     switch s.phase {
