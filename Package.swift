@@ -23,7 +23,7 @@ let package = Package(
         .systemLibrary(name: "CNCursesW", pkgConfig: "ncursesw",
                        providers: [.apt(["libncurses-dev"])]),
         .target(name: "Terminal", dependencies: ["CNCursesW"]),
-        .target(name: "TUI", dependencies: ["Terminal", "Assistant", "Patch"]),
+        .target(name: "TUI", dependencies: ["Terminal", "Assistant", "Patch", "Wafer"]),
         .executableTarget(
             name: "WaferCLI",
             dependencies: [
@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "Kernels", "GGUF"]),
         .testTarget(name: "PatchTests", dependencies: ["Patch"]),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant", "Patch", "Engine"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant", "Patch", "Engine", "Wafer"]),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Engine", "Patch"]),
         .testTarget(name: "CLITests", dependencies: ["GGUF", "WaferCLI"]),
     ],

@@ -102,15 +102,17 @@ public final class Journal: @unchecked Sendable {
             unlink(jsonPath(id)); unlink(blobPath(id)); id += 1
         }
         id = h + 1
-        var blob: [UInt8] = []
+        // The blob is the contents one after the other; it is written piece by piece, never assembled.
+        var pieces: [[UInt8]] = []
+        var length = 0
         var files: [JournalFile] = []
         for c in changes.changes {
             var f = JournalFile(path: c.path, beforeMode: c.beforeMode, afterMode: c.afterMode)
             if let b = c.before {
-                f.before = .init(offset: blob.count, length: b.count); blob += b; f.beforeHash = FNV1a64.hex(b)
+                f.before = .init(offset: length, length: b.count); pieces.append(b); length += b.count; f.beforeHash = FNV1a64.hex(b)
             }
             if let a = c.after {
-                f.after = .init(offset: blob.count, length: a.count); blob += a; f.afterHash = FNV1a64.hex(a)
+                f.after = .init(offset: length, length: a.count); pieces.append(a); length += a.count; f.afterHash = FNV1a64.hex(a)
             }
             files.append(f)
         }
@@ -118,8 +120,8 @@ public final class Journal: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = try encoder.encode(entry)
-        try writeAtomically(blobPath(id), blob, sync: sync)
-        try writeAtomically(jsonPath(id), Array(json), sync: sync)
+        try writeAtomically(blobPath(id), pieces, sync: sync)
+        try writeAtomically(jsonPath(id), [Array(json)], sync: sync)
         return entry
     }
 
@@ -149,7 +151,11 @@ public final class Journal: @unchecked Sendable {
     }
 
     private func writeAtomically(_ path: String, _ bytes: [UInt8], sync: Bool = true) throws {
-        let temp = try writeTemporary(in: parent(path), name: basename(path), bytes: bytes, mode: 0o644, sync: sync, for: path)
+        try writeAtomically(path, [bytes], sync: sync)
+    }
+
+    private func writeAtomically(_ path: String, _ pieces: [[UInt8]], sync: Bool = true) throws {
+        let temp = try writeTemporary(in: parent(path), name: basename(path), pieces: pieces, mode: 0o644, sync: sync, for: path)
         guard rename(temp, path) == 0 else {
             let why = errnoText()
             unlink(temp)

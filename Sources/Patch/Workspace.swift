@@ -7,6 +7,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// The files a set of patches changes, computed in memory and not yet written.
 public struct ChangeSet: Sendable, Hashable {
@@ -44,6 +45,14 @@ public struct ChangeSet: Sendable, Hashable {
             return line
         }
     }
+}
+
+/// The journal entry written on the staging thread.
+private final class PreparedEntry: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entry: JournalEntry?
+    func set(_ e: JournalEntry) { lock.lock(); entry = e; lock.unlock() }
+    func get() -> JournalEntry? { lock.lock(); defer { lock.unlock() }; return entry }
 }
 
 public final class Workspace: @unchecked Sendable {
@@ -272,13 +281,19 @@ public final class Workspace: @unchecked Sendable {
     }
 
     private func write(_ changes: ChangeSet, summary: String) throws {
-        let entry = try journal.prepare(changes, summary: summary, sync: true)
+        // The journal entry is written (and flushed) while the new contents are staged; both are on disk
+        // before the first rename.
+        let journal = self.journal
+        let prepared = PreparedEntry()
         do {
-            try Transaction(guardian: pathGuard, faultInjector: faultInjector).commit(changes.changes)
+            try Transaction(guardian: pathGuard, faultInjector: faultInjector).commit(changes.changes) {
+                prepared.set(try journal.prepare(changes, summary: summary, sync: true))
+            }
         } catch {
-            journal.discard(entry)
+            if let entry = prepared.get() { journal.discard(entry) }
             throw error
         }
+        guard let entry = prepared.get() else { throw PatchError(.journal, "the undo journal entry was not written") }
         try journal.commit(entry)
     }
 

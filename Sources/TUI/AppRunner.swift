@@ -1,6 +1,14 @@
 import Assistant
 import Foundation
+import Patch
 import Terminal
+
+/// CPU seconds used by the calling thread.
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
 
 /// What the runner needs from a terminal; `TerminalDriver` is the real one, tests use a scripted one.
 public protocol TerminalIO: AnyObject {
@@ -9,6 +17,7 @@ public protocol TerminalIO: AnyObject {
     /// Blocks until a key may be ready, `wakeFD` is readable, or the timeout (ms; -1 forever) passes.
     func waitForInput(timeoutMs: Int32, wakeFD: Int32)
     func readKeys() -> [KeyEvent]
+    /// Shows a frame; only cells that differ from the previous frame need to be sent.
     func draw(_ frame: ScreenBuffer)
     /// Forget the screen's contents: the next draw repaints everything.
     func invalidate()
@@ -60,19 +69,35 @@ public final class AppRunner {
     public var maxFramesPerSecond: Double = 60
     public private(set) var state: AppState
 
-    /// Frames sent to the terminal, and seconds spent in `render` plus `draw`.
+    /// Frames sent to the terminal, and seconds spent in `render` plus `draw` (wall clock).
     public private(set) var framesDrawn = 0
     public private(set) var renderSeconds = 0.0
+    /// CPU time of the loop's thread: in `render` plus `draw`, and in all (keys, reduce, effects, trace).
+    public private(set) var renderCPUSeconds = 0.0
+    /// The last frame handed to the terminal.
+    public private(set) var lastFrame: ScreenBuffer?
+    public private(set) var loopCPUSeconds = 0.0
 
     private let inbox = Inbox()
     private var quitReason: String?
     private var signalSources: [DispatchSourceSignal] = []
+    /// Edit scans and applies run here, in order, off the UI thread; results come back through the inbox.
+    private let edits: EditWorker
 
-    public init(backend: ChatBackend, terminal: TerminalIO, trace: TraceWriter?) {
+    /// - Parameters:
+    ///   - fabric: the wafer placement for the fabric view (nil: the view says the backend has none).
+    ///   - workspaceRoot: where the diff pane applies edits; by default the assistant's working tree, else
+    ///     the git top-level above the current directory (or the current directory).
+    public init(backend: ChatBackend, terminal: TerminalIO, trace: TraceWriter?, fabric: FabricInfo? = nil,
+                workspaceRoot: String? = nil) {
         self.backend = backend
         self.terminal = terminal
         self.trace = trace
         state = AppState(backend: backend, width: terminal.width, height: terminal.height)
+        state.fabric = fabric
+        let root = workspaceRoot ?? (backend as? Assistant)?.tree.root
+            ?? Workspace.locateRoot(from: FileManager.default.currentDirectoryPath)
+        edits = EditWorker(root: root, assistant: backend as? Assistant, inbox: inbox, trace: trace)
         if let assistant = backend as? Assistant {
             let inbox = self.inbox
             assistant.onNotice = { inbox.post(.assistant(CommandResult($0))) }
@@ -87,23 +112,25 @@ public final class AppRunner {
     public func run(handleSignals: Bool = true) -> String {
         if handleSignals { installSignalHandlers() }
         defer { removeSignalHandlers() }
-        var lastFrame: ScreenBuffer?
         var dirty = true
         var nextFrameAt = 0.0
         let frameInterval = 1.0 / maxFramesPerSecond
         var announced = false
+        let loopStart = threadCPUSeconds()
+        let wallStart = TraceWriter.now()
 
         while quitReason == nil {
             let now = TraceWriter.now()
             if dirty && now >= nextFrameAt {
                 let t0 = TraceWriter.now()
+                let c0 = threadCPUSeconds()
+                // The terminal sends only the cells that changed (nothing for an identical frame).
                 let frame = render(state, width: terminal.width, height: terminal.height)
-                if frame != lastFrame {
-                    terminal.draw(frame)
-                    lastFrame = frame
-                    framesDrawn += 1
-                }
+                terminal.draw(frame)
+                lastFrame = frame
+                framesDrawn += 1
                 renderSeconds += TraceWriter.now() - t0
+                renderCPUSeconds += threadCPUSeconds() - c0
                 dirty = false
                 nextFrameAt = t0 + frameInterval
                 if !announced {
@@ -134,14 +161,18 @@ public final class AppRunner {
             }
         }
         if state.isGenerating { backend.interrupt() }
+        loopCPUSeconds = threadCPUSeconds() - loopStart
         trace?.write("exit", [("reason", .string(quitReason ?? "")), ("frames", .int(framesDrawn)),
-                              ("render_ms", .double(renderSeconds * 1000))])
+                              ("render_ms", .double(renderSeconds * 1000)),
+                              ("render_cpu_ms", .double(renderCPUSeconds * 1000)),
+                              ("loop_cpu_ms", .double(loopCPUSeconds * 1000)),
+                              ("seconds", .double(TraceWriter.now() - wallStart))])
         return quitReason ?? ""
     }
 
     private func dispatch(_ event: Event) {
-        let (next, effects) = reduce(state, event)
-        state = next
+        // In place: the state is not copied per event (a token would otherwise copy the transcript).
+        let effects = reduce(&state, event)
         for e in effects { perform(e) }
     }
 
@@ -173,8 +204,19 @@ public final class AppRunner {
             let result = (backend as? Assistant)?.handle(slashCommand: text)
                 ?? CommandResult("\(text.split(separator: " ").first ?? "") needs the local assistant (not available with this backend)", isError: true)
             inbox.post(.assistant(result))
+        case .scanEdits(let answer, let text, let final):
+            edits.scan(answer: answer, text: text, final: final)
+        case .applyEdits(let request):
+            edits.apply(request)
+        case .undoEdits:
+            edits.undo()
+        case .redoEdits:
+            edits.redo()
         }
     }
+
+    /// Waits until the edit scans and applies asked for so far are done (their events are in the inbox).
+    public func waitForEdits() { edits.wait() }
 
     private func traceEvent(_ event: Event) {
         guard let trace, case .chat(let e) = event else {

@@ -1,4 +1,5 @@
 import Assistant
+import Patch
 import Terminal
 
 /// One entry of the transcript.
@@ -19,10 +20,22 @@ public struct Message: Equatable, Sendable {
     public private(set) var lines: [String]
     /// The answer was stopped by the user; it stays in the transcript (and in the model's context) marked so.
     public var interrupted = false
+    /// How each complete line (all but the last) is styled, and the classifier's state after them: kept as
+    /// the text streams so a frame classifies only the line being written.
+    private(set) var completeKinds: [Markdown.Kind] = []
+    private var classifier = Markdown.Classifier()
+
     public init(_ role: Role, _ text: String, interrupted: Bool = false) {
         self.role = role
         self.lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         self.interrupted = interrupted
+        for line in lines.dropLast() { completeKinds.append(classifier.next(line)) }
+    }
+
+    /// The markdown kind of the last line (the one being written).
+    var lastKind: Markdown.Kind {
+        var c = classifier
+        return c.next(lines[lines.count - 1])
     }
 
     public var text: String { lines.joined(separator: "\n") }
@@ -32,8 +45,35 @@ public struct Message: Equatable, Sendable {
     public mutating func append(_ s: String) {
         var first = true
         for part in s.split(separator: "\n", omittingEmptySubsequences: false) {
-            if first { lines[lines.count - 1] += part; first = false } else { lines.append(String(part)) }
+            if first {
+                lines[lines.count - 1] += part
+                first = false
+            } else {
+                completeKinds.append(classifier.next(lines[lines.count - 1]))
+                lines.append(String(part))
+            }
         }
+    }
+}
+
+/// Where an edit in the diff pane came from.
+public struct EditOrigin: Hashable, Sendable {
+    public var answer: Int
+    public var line: Int
+    public init(answer: Int, line: Int) { self.answer = answer; self.line = line }
+}
+
+/// An edit found in an answer: the patch against the working tree, or why it cannot be one.
+public struct ProposedEdit: Equatable, Sendable {
+    public var line: Int
+    public var format: EditFormat
+    public var patch: FilePatch?
+    public var error: String?
+    public init(line: Int, format: EditFormat, patch: FilePatch?, error: String? = nil) {
+        self.line = line
+        self.format = format
+        self.patch = patch
+        self.error = error
     }
 }
 
@@ -64,7 +104,8 @@ public enum Overlay: Equatable, Sendable {
 
 public enum Focus: Equatable, Sendable {
     case input
-    case sidePane
+    /// The diff pane (Ctrl+O): its keys review and apply the proposed edits.
+    case diffPane
 }
 
 /// Everything the screen shows. Changed only by `reduce`.
@@ -101,9 +142,20 @@ public struct AppState: Sendable {
     /// A one-line hint shown on the input separator (e.g. "Ctrl+C again to quit").
     public var hint: String?
     public var quitting = false
-    /// The diff pane, when one is plugged in (see `SidePane`).
-    public var sidePane: (any SidePane)?
-    public var sidePaneVisible = false
+    /// The edits proposed so far, hunk by hunk, with their review state.
+    public var diffPane = DiffPaneState()
+    /// The pane is shown beside (wide terminals) or below the transcript; it opens when edits arrive.
+    public var diffPaneVisible = false
+    /// Numbers each streamed answer, so the edits found in it are added once however often it is scanned.
+    public var answerSerial = 0
+    /// Edits already in the pane: (answer, line of the edit in the answer).
+    public var seenEdits: Set<EditOrigin> = []
+    /// The wafer placement the fabric view draws (nil on the CPU backend).
+    public var fabric: FabricInfo?
+    /// Tokens streamed in the current (or last) answer: the fabric view's activity.
+    public var answerTokens = 0
+    /// Tokens streamed since the program started.
+    public var totalTokens = 0
 
     public init(modelName: String, backendName: String, contextSize: Int, contextUsed: Int = 0,
                 width: Int = 80, height: Int = 24) {

@@ -29,6 +29,8 @@ public enum HunkStatus: Equatable, Sendable {
 public struct DiffPaneHunk: Equatable, Sendable {
     public var hunk: Hunk
     public var status: HunkStatus
+    /// For a conflict: the file's lines nearest to where the hunk should go, numbered (`12│ text`).
+    public var nearest: [String] = []
 }
 
 public struct DiffPaneFile: Equatable, Sendable {
@@ -176,8 +178,9 @@ public enum DiffPaneEvent: Equatable, Sendable {
     case edits([(FilePatch, EditFormat)])
     /// The in-flight request was written.
     case applied
-    /// The in-flight request did not apply; nothing was written.
-    case applyFailed(message: String, conflicts: [Conflict])
+    /// The in-flight request did not apply; nothing was written. `nearest[i]` holds the file's lines
+    /// nearest to `conflicts[i]` (numbered), when the app could read them.
+    case applyFailed(message: String, conflicts: [Conflict], nearest: [[String]] = [])
     case undone
     case redone
     case undoFailed(String)
@@ -187,7 +190,7 @@ public enum DiffPaneEvent: Equatable, Sendable {
         case (.key(let x), .key(let y)): return x == y
         case (.edits(let x), .edits(let y)): return x.map(\.0) == y.map(\.0) && x.map(\.1) == y.map(\.1)
         case (.applied, .applied), (.undone, .undone), (.redone, .redone): return true
-        case (.applyFailed(let m1, let c1), .applyFailed(let m2, let c2)): return m1 == m2 && c1 == c2
+        case (.applyFailed(let m1, let c1, let n1), .applyFailed(let m2, let c2, let n2)): return m1 == m2 && c1 == c2 && n1 == n2
         case (.undoFailed(let x), .undoFailed(let y)): return x == y
         default: return false
         }
@@ -248,9 +251,12 @@ public func reduceDiffPane(_ state: DiffPaneState, _ event: DiffPaneEvent) -> (D
                 return (s, [])
             }
             let file = s.files[sel.file]
-            let text = "Your edit to \(file.patch.displayPath) did not apply: \(why)\n"
+            var text = "Your edit to \(file.patch.displayPath) did not apply: \(why)\n"
                 + "The hunk was:\n```diff\n\(LineDiff.render(s[sel].hunk))```\n"
-                + "Please send the edit again against the file as it is now."
+            if !s[sel].nearest.isEmpty {
+                text += "The file has there:\n```\n" + s[sel].nearest.joined(separator: "\n") + "\n```\n"
+            }
+            text += "Please send the edit again against the file as it is now."
             s.message = "conflict sent to the model"
             return (s, [.sendToModel(text)])
         }
@@ -264,15 +270,19 @@ public func reduceDiffPane(_ state: DiffPaneState, _ event: DiffPaneEvent) -> (D
         s.undoneBatches = []
         s.inFlight = nil
         s.message = "applied \(batch.count) hunk\(batch.count == 1 ? "" : "s") in \(request.patches.count) file\(request.patches.count == 1 ? "" : "s")"
-    case .applyFailed(let message, let conflicts):
+    case .applyFailed(let message, let conflicts, let nearest):
         guard let request = s.inFlight else { return (s, []) }
         s.inFlight = nil
         var marked = 0
-        for c in conflicts {
+        for (i, c) in conflicts.enumerated() {
             guard let p = request.patches.firstIndex(where: { $0.displayPath == c.path || $0.oldPath == c.path }) else { continue }
             let refsOfPatch = request.refs[p]
             let ref = c.hunkIndex < refsOfPatch.count ? refsOfPatch[c.hunkIndex] : refsOfPatch.first
-            if let ref { s[ref].status = .conflict(c.message); marked += 1 }
+            if let ref {
+                s[ref].status = .conflict(c.message)
+                s[ref].nearest = i < nearest.count ? nearest[i] : []
+                marked += 1
+            }
         }
         let first = message.split(separator: "\n").first.map(String.init) ?? message
         s.message = marked > 0 ? "\(first) (Enter on a conflict sends it to the model)" : first

@@ -73,6 +73,10 @@ public func renderDiffPane(_ state: DiffPaneState, width: Int, height: Int) -> [
                 for part in wrap("! " + why, width: max(width - 4, 10)) {
                     body.append([DiffPaneSpan("    " + part, .conflict)])
                 }
+                if !item.nearest.isEmpty {
+                    body.append([DiffPaneSpan("    the file has there:", .conflict)])
+                    for line in item.nearest { body.append([DiffPaneSpan("    " + expandTabs(line), .context)]) }
+                }
             }
             if isSelected { selectedRange = start..<body.count }
         }
@@ -81,7 +85,7 @@ public func renderDiffPane(_ state: DiffPaneState, width: Int, height: Int) -> [
     // Fit: title, body window, message, hints.
     let footer: [DiffPaneLine] = [
         [DiffPaneSpan(state.message ?? "", .message)],
-        [DiffPaneSpan("j/k move · space accept/reject · a apply · A accept all · u undo · U redo · enter send conflict · esc back", .header)],
+        [DiffPaneSpan("j/k move · space accept · a apply · A all · u undo · U redo · esc back", .header)],
     ]
     let bodyHeight = max(height - 1 - footer.count, 0)
     var top = 0

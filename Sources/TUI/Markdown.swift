@@ -10,57 +10,68 @@ public enum Markdown {
         return render(lines: lines, width: width, maxRows: Int.max)
     }
 
-    enum Kind: Equatable {
+    enum Kind: Equatable, Sendable {
         case text, fence, code(String), diff
     }
 
-    /// How each line is styled: a fence, code of a language, a diff line, or markdown text. Cheap: prefix checks.
-    static func classify(_ lines: [String]) -> [Kind] {
-        var kinds: [Kind] = []
-        kinds.reserveCapacity(lines.count)
-        var fence: (marker: Substring, lang: String, diff: Bool)?
-        var firstCodeLine = false
-        for line in lines {
+    /// Classifies lines one at a time (a message keeps one, so each frame classifies only the line being
+    /// written). Cheap: prefix checks.
+    struct Classifier: Equatable, Sendable {
+        private var fenceMarker: Substring?
+        private var lang = ""
+        private var diff = false
+        private var firstCodeLine = false
+
+        /// How `line` is styled, given the lines before it.
+        mutating func next(_ line: String) -> Kind {
             let stripped = line.drop(while: { $0 == " " })
             if stripped.hasPrefix("```") || stripped.hasPrefix("~~~") {
                 let marker = stripped.prefix(3)
-                if let f = fence, f.marker == marker, trim(String(stripped.dropFirst(3))).isEmpty {
-                    fence = nil
-                    kinds.append(.fence)
-                    continue
-                } else if fence == nil {
-                    let lang = trim(String(stripped.dropFirst(3))).lowercased()
-                    fence = (marker, lang, lang == "diff" || lang == "patch")
+                if let m = fenceMarker, m == marker, trim(String(stripped.dropFirst(3))).isEmpty {
+                    fenceMarker = nil
+                    return .fence
+                } else if fenceMarker == nil {
+                    lang = trim(String(stripped.dropFirst(3))).lowercased()
+                    fenceMarker = Substring(String(marker))
+                    diff = lang == "diff" || lang == "patch"
                     firstCodeLine = true
-                    kinds.append(.fence)
-                    continue
+                    return .fence
                 }
             }
-            if var f = fence {
-                if firstCodeLine && f.lang.isEmpty
+            if fenceMarker != nil {
+                if firstCodeLine && lang.isEmpty
                     && (line.hasPrefix("--- ") || line.hasPrefix("diff --git") || line.hasPrefix("@@")) {
-                    f.diff = true
-                    fence = f
+                    diff = true
                 }
                 firstCodeLine = false
-                kinds.append(f.diff ? .diff : .code(f.lang))
-                continue
+                return diff ? .diff : .code(lang)
             }
-            kinds.append(.text)
+            return .text
         }
-        return kinds
+    }
+
+    /// How each line is styled: a fence, code of a language, a diff line, or markdown text.
+    static func classify(_ lines: [String]) -> [Kind] {
+        var c = Classifier()
+        return lines.map { c.next($0) }
+    }
+
+    public static func render(lines: [String], width: Int, maxRows: Int) -> [StyledLine] {
+        let kinds = classify(lines)
+        return render(lines: lines, kinds: kinds.dropLast(), lastKind: kinds.last ?? .text, width: width, maxRows: maxRows)
     }
 
     /// Lays out the last lines of a text, at least `maxRows` rows of them (all when the text is shorter).
     /// Complete lines come from `LineCache`, so streaming costs only the line being written.
-    public static func render(lines: [String], width: Int, maxRows: Int) -> [StyledLine] {
-        let kinds = classify(lines)
+    /// `kinds` classifies every line but the last, `lastKind` the last.
+    static func render<K: RandomAccessCollection>(lines: [String], kinds: K, lastKind: Kind, width: Int, maxRows: Int) -> [StyledLine]
+        where K.Element == Kind, K.Index == Int {
         var chunks: [[StyledLine]] = []
         var count = 0
         for i in stride(from: lines.count - 1, through: 0, by: -1) {
             let line = lines[i]
             let rows: [StyledLine]
-            switch kinds[i] {
+            switch i < kinds.endIndex ? kinds[i] : lastKind {
             case .fence:
                 rows = [[Span(line, Style(.dim))]]
             case .diff:

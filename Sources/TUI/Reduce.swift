@@ -8,6 +8,10 @@ public let slashCommands: [(name: String, help: String)] = [
     ("/model", "show the model, backend and context"),
     ("/stats", "show the last answer's figures"),
     ("/wafer", "show the fabric view"),
+    ("/diff", "show or hide the diff pane"),
+    ("/apply", "accept every pending edit and apply"),
+    ("/undo", "undo the last apply"),
+    ("/redo", "redo what /undo undid"),
     ("/add", "put a file in the conversation (or @path in a message)"),
     ("/drop", "take a file out"),
     ("/files", "list the files in the conversation"),
@@ -16,14 +20,18 @@ public let slashCommands: [(name: String, help: String)] = [
     ("/quit", "leave"),
 ]
 
-/// Commands from the design that belong to other parts of the program and are not in this build yet.
-let laterCommands: Set<String> = ["/diff", "/apply", "/undo", "/redo"]
 /// Commands the assistant layer runs (working-tree context and sessions).
 let assistantCommands: Set<String> = ["/add", "/drop", "/files", "/save", "/resume"]
 
 /// The whole behaviour of the UI: a new state and the effects to run, from a state and an event. Pure.
 public func reduce(_ state: AppState, _ event: Event) -> (AppState, [Effect]) {
     var s = state
+    let effects = reduce(&s, event)
+    return (s, effects)
+}
+
+/// The same, changing the state in place (the runner's form: no copy of the transcript per event).
+public func reduce(_ s: inout AppState, _ event: Event) -> [Effect] {
     var effects: [Effect] = []
     switch event {
     case .key(let key):
@@ -40,8 +48,12 @@ public func reduce(_ state: AppState, _ event: Event) -> (AppState, [Effect]) {
             s.scroll = 0
         }
         s.transcript.append(Message(result.isError ? .error : .notice, result.text))
+    case .editsFound(let answer, let edits):
+        addEdits(&s, answer: answer, edits)
+    case .diffPane(let paneEvent):
+        runPane(&s, paneEvent, &effects)
     }
-    return (s, effects)
+    return effects
 }
 
 // MARK: - Keys
@@ -92,16 +104,19 @@ private func reduceKey(_ s: inout AppState, _ key: KeyEvent, _ effects: inout [E
         }
     }
 
-    if s.focus == .sidePane {
-        if let pane = s.sidePane {
-            let r = pane.handle(key)
-            s.sidePane = r.pane
-            effects += r.effects
-            if r.releaseFocus || key == .ctrl("o") { s.focus = .input }
-        } else {
+    if s.focus == .diffPane {
+        if let paneKey = diffPaneKey(key) {
+            runPane(&s, .key(paneKey), &effects)
+            return
+        }
+        switch key {
+        case .escape, .ctrl("o"):
+            s.focus = .input
+            return
+        default:
+            // Any other key goes back to the input box and does there what it does.
             s.focus = .input
         }
-        return
     }
 
     switch key {
@@ -140,9 +155,9 @@ private func reduceKey(_ s: inout AppState, _ key: KeyEvent, _ effects: inout [E
     case .ctrl("j"), .altEnter:
         s.input.insert("\n")
     case .ctrl("o"):
-        if s.sidePane != nil {
-            s.sidePaneVisible = true
-            s.focus = .sidePane
+        if !s.diffPane.files.isEmpty {
+            s.diffPaneVisible = true
+            s.focus = .diffPane
         } else {
             s.hint = "no edits to review"
         }
@@ -230,7 +245,7 @@ private func submit(_ s: inout AppState, _ effects: inout [Effect], queue: Bool)
             effects.append(.assistantCommand(trimmed))
             return
         }
-        if slashCommands.contains(where: { $0.name == name }) || laterCommands.contains(name) {
+        if slashCommands.contains(where: { $0.name == name }) {
             runCommand(&s, name, &effects)
             return
         }
@@ -262,6 +277,8 @@ private func startTurn(_ s: inout AppState, _ text: String, origin: Effect.Origi
     s.transcript.append(Message(.user, text))
     s.transcript.append(Message(.assistant, ""))
     s.streamingIndex = s.transcript.count - 1
+    s.answerSerial += 1
+    s.answerTokens = 0
     s.phase = .generating
     s.lastFinish = nil
     s.stats = ChatStats()
@@ -297,6 +314,20 @@ private func runCommand(_ s: inout AppState, _ name: String, _ effects: inout [E
             "model \(s.modelName) · backend \(s.backendName) · context \(s.contextUsed) of \(s.contextSize) tokens"))
     case "/stats":
         s.transcript.append(Message(.notice, statsText(s)))
+    case "/diff":
+        if s.diffPane.files.isEmpty {
+            s.transcript.append(Message(.notice, "no edits proposed yet"))
+        } else {
+            s.diffPaneVisible.toggle()
+            if !s.diffPaneVisible && s.focus == .diffPane { s.focus = .input }
+        }
+    case "/apply":
+        s.diffPaneVisible = !s.diffPane.files.isEmpty
+        runPane(&s, .key(.acceptAllAndApply), &effects)
+        if s.diffPane.inFlight == nil, let m = s.diffPane.message { s.transcript.append(Message(.notice, m)) }
+    case "/undo", "/redo":
+        runPane(&s, .key(name == "/undo" ? .undo : .redo), &effects)
+        if effects.isEmpty, let m = s.diffPane.message { s.transcript.append(Message(.notice, m)) }
     default:
         s.transcript.append(Message(.notice, "\(name) is not available in this build yet"))
     }
@@ -328,7 +359,14 @@ private func reduceChat(_ s: inout AppState, _ event: ChatEvent, _ effects: inou
         if s.stats.ttftMs == nil { s.stats.ttftMs = ms }
     case .text(let t):
         ensureStreaming(&s)
-        s.transcript[s.streamingIndex!].append(t)
+        let i = s.streamingIndex!
+        let before = s.transcript[i].lines.count
+        s.transcript[i].append(t)
+        s.answerTokens += 1
+        s.totalTokens += 1
+        if t.utf8.contains(0x0A), s.transcript[i].lines[(before - 1)..<(s.transcript[i].lines.count - 1)].contains(where: closesEditBlock) {
+            effects.append(.scanEdits(answer: s.answerSerial, text: s.transcript[i].text, final: false))
+        }
     case .steered(let text, let prefill, let reused):
         if let i = s.pending.firstIndex(where: { $0.kind == .steer && $0.text == text })
             ?? s.pending.firstIndex(where: { $0.kind == .steer }) {
@@ -336,15 +374,25 @@ private func reduceChat(_ s: inout AppState, _ event: ChatEvent, _ effects: inou
         }
         s.lastPrefillTokens = prefill
         s.lastReusedTokens = reused
-        if let i = s.streamingIndex, s.transcript[i].isEmpty { s.transcript.remove(at: i) }
+        if let i = s.streamingIndex {
+            if s.transcript[i].isEmpty {
+                s.transcript.remove(at: i)
+            } else if mayContainEdits(s.transcript[i]) {
+                effects.append(.scanEdits(answer: s.answerSerial, text: s.transcript[i].text, final: true))
+            }
+        }
         s.transcript.append(Message(.steer, text))
         s.transcript.append(Message(.assistant, ""))
         s.streamingIndex = s.transcript.count - 1
+        s.answerSerial += 1
     case .stats(let st):
         mergeStats(&s, st)
     case .finished(let reason, let st):
         mergeStats(&s, st)
         if let i = s.streamingIndex {
+            if mayContainEdits(s.transcript[i]) {
+                effects.append(.scanEdits(answer: s.answerSerial, text: s.transcript[i].text, final: true))
+            }
             if reason == .interrupted { s.transcript[i].interrupted = true }
             if s.transcript[i].isEmpty && reason != .interrupted { s.transcript.remove(at: i) }
         }
@@ -375,6 +423,7 @@ private func ensureStreaming(_ s: inout AppState) {
     if s.streamingIndex == nil {
         s.transcript.append(Message(.assistant, ""))
         s.streamingIndex = s.transcript.count - 1
+        s.answerSerial += 1
     }
 }
 

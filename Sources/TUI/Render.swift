@@ -50,7 +50,7 @@ public func render(_ s: AppState, width: Int, height: Int) -> ScreenBuffer {
 
     // Transcript, with the diff pane's slot.
     var area = Rect(x: 0, y: 0, width: width, height: bottom)
-    if s.sidePaneVisible, let pane = s.sidePane, area.height >= 3 {
+    if s.diffPaneVisible, !s.diffPane.files.isEmpty, area.height >= 3 {
         let paneRect: Rect
         if width >= 100 {
             let pw = width * 45 / 100
@@ -62,9 +62,8 @@ public func render(_ s: AppState, width: Int, height: Int) -> ScreenBuffer {
             paneRect = Rect(x: 0, y: area.height - ph, width: width, height: ph)
             area.height -= ph + 1
             buf.put(String(repeating: "─", count: width), x: 0, y: area.height, style: Style(.border))
-            buf.put(" " + pane.title + " ", x: 2, y: area.height, style: Style(.border, .bold))
         }
-        pane.render(into: &buf, rect: paneRect, focused: s.focus == .sidePane)
+        drawDiffPane(&buf, s.diffPane, paneRect, focused: s.focus == .diffPane)
     }
     drawTranscript(&buf, s, area)
 
@@ -94,7 +93,7 @@ public func layoutMessage(_ m: Message, width: Int, streaming: Bool, maxRows: In
         rows = wrap([Span(m.text.replacingNewlines(), Style(.steer))], width: width,
                     first: [Span("↳ ", Style(.steer, .bold))], continuation: [Span("  ")])
     case .assistant:
-        rows = m.isEmpty ? [] : Markdown.render(lines: m.lines, width: width, maxRows: maxRows)
+        rows = m.isEmpty ? [] : Markdown.render(lines: m.lines, kinds: m.completeKinds, lastKind: m.lastKind, width: width, maxRows: maxRows)
         if streaming {
             if rows.isEmpty { rows = [[Span("…", Style(.dim))]] } else {
                 let w = rows[rows.count - 1].reduce(0) { $0 + CharWidth.of($1.text) }
@@ -211,7 +210,7 @@ private func drawSeparator(_ buf: inout ScreenBuffer, _ s: AppState, y: Int) {
     if s.scroll > 0 {
         buf.put(" ↑ \(s.scroll) lines back · PgDn ", x: x + 1, y: y, style: Style(.dim))
     }
-    if s.focus == .sidePane {
+    if s.focus == .diffPane {
         let t = " diff pane · Esc back "
         buf.put(t, x: max(0, buf.width - CharWidth.of(t) - 1), y: y, style: Style(.accent))
     }
@@ -220,6 +219,8 @@ private func drawSeparator(_ buf: inout ScreenBuffer, _ s: AppState, y: Int) {
 // MARK: - Status bar
 
 /// Status fields by priority: the state and model always; then context, speeds, TTFT as room allows.
+/// To show another figure, append a field with its priority (lower shows first when room is short);
+/// `drawStatus` keeps the highest-priority fields that fit, in this order.
 func statusFields(_ s: AppState) -> [(text: String, style: Style, priority: Int)] {
     let state: String
     switch s.phase {
@@ -267,7 +268,7 @@ private func drawStatus(_ buf: inout ScreenBuffer, _ s: AppState, y: Int) {
 
 // MARK: - Overlays
 
-private func drawBox(_ buf: inout ScreenBuffer, title: String, lines: [StyledLine], in area: Rect, maxWidth: Int) -> Rect {
+func drawBox(_ buf: inout ScreenBuffer, title: String, lines: [StyledLine], in area: Rect, maxWidth: Int) -> Rect {
     let w = min(area.width, maxWidth)
     let h = min(area.height, lines.count + 2)
     let box = Rect(x: area.x + (area.width - w) / 2, y: area.y + max(0, (area.height - h) / 2), width: w, height: h)
@@ -300,7 +301,7 @@ let helpKeys: [(String, String)] = [
     ("PgUp / PgDn, wheel", "scroll the transcript"),
     ("Ctrl+C", "interrupt · clear input · twice: quit"),
     ("Ctrl+D", "quit (on an empty input)"),
-    ("Ctrl+O", "focus the diff pane"),
+    ("Ctrl+O", "review edits: j/k, Space, a, A, u, U"),
     ("Ctrl+L", "redraw"),
     ("F1, /help", "this help"),
     ("F2, /wafer", "fabric view"),
@@ -320,20 +321,4 @@ private func drawHelp(_ buf: inout ScreenBuffer, _ s: AppState, _ area: Rect) {
     lines.append([])
     lines.append([Span("Esc closes", Style(.dim))])
     _ = drawBox(&buf, title: "Keys", lines: lines, in: area, maxWidth: 66)
-}
-
-private func drawFabric(_ buf: inout ScreenBuffer, _ s: AppState, _ area: Rect) {
-    let inner = max(1, min(area.width, 70) - 4)
-    var lines: [StyledLine] = []
-    lines += wrap([Span("The fabric view shows where the model's layers sit on the wafer's mesh of processing "
-                        + "elements and which tiles work on each token. It comes with the wafer backend and is "
-                        + "not in this build yet.", Style(.overlay))], width: inner)
-    lines.append([])
-    lines.append([Span("backend: ", Style(.dim)), Span(s.backendName, Style(.overlay))])
-    if let w = s.stats.modeledDecodeTokensPerSecond {
-        lines.append([Span("modelled decode: ", Style(.dim)), Span(formatRate(w) + " tok/s", Style(.overlay))])
-    }
-    lines.append([])
-    lines.append([Span("F2 or Esc closes", Style(.dim))])
-    _ = drawBox(&buf, title: "Fabric view", lines: lines, in: area, maxWidth: 70)
 }

@@ -183,6 +183,56 @@ public struct ScreenBuffer: Equatable, Sendable {
         }.joined(separator: "\n")
     }
 
+    /// Whether row `y` holds the same cells as row `otherRow` of `other` (same width).
+    func row(_ y: Int, equals other: ScreenBuffer, row otherRow: Int) -> Bool {
+        guard width == other.width else { return false }
+        return cells.withUnsafeBufferPointer { a in
+            other.cells.withUnsafeBufferPointer { b in
+                let ra = y * width, rb = otherRow * width
+                for x in 0..<width where a[ra + x] != b[rb + x] { return false }
+                return true
+            }
+        }
+    }
+
+    func rowIsBlank(_ y: Int) -> Bool {
+        cells.withUnsafeBufferPointer { a in
+            for x in 0..<width where a[y * width + x] != .blank { return false }
+            return true
+        }
+    }
+
+    /// What a terminal's scroll does to rows `top...bottom`: each moves up `by` rows, the last `by` become blank.
+    mutating func scrollUp(top: Int, bottom: Int, by k: Int) {
+        guard k > 0, top >= 0, bottom < height, top + k <= bottom else { return }
+        let w = width
+        cells.withUnsafeMutableBufferPointer { c in
+            for i in (top * w)..<((bottom - k + 1) * w) { c[i] = c[i + k * w] }
+            for i in ((bottom - k + 1) * w)..<((bottom + 1) * w) { c[i] = .blank }
+        }
+    }
+
+    /// A block of rows that moved up between `previous` and this frame (text scrolling in the transcript):
+    /// the region `top...bottom` scrolled up by `by`. Nil when nothing moved, or too little to be worth it.
+    func scrolledRegion(since previous: ScreenBuffer, maxShift: Int = 3) -> (top: Int, bottom: Int, by: Int)? {
+        guard width == previous.width, height == previous.height, height > 3 else { return nil }
+        var best: (top: Int, count: Int, by: Int)?
+        for k in 1...min(maxShift, height - 1) {
+            var y = 0
+            while y < height - k {
+                guard !rowIsBlank(y), row(y, equals: previous, row: y + k), !row(y, equals: previous, row: y) else {
+                    y += 1
+                    continue
+                }
+                let start = y
+                while y < height - k && row(y, equals: previous, row: y + k) { y += 1 }
+                if y - start > (best?.count ?? 2) { best = (start, y - start, k) }
+            }
+        }
+        guard let b = best else { return nil }
+        return (b.top, b.top + b.count - 1 + b.by, b.by)
+    }
+
     public func rows() -> [ArraySlice<Cell>] {
         (0..<height).map { cells[($0 * width)..<($0 * width + width)] }
     }

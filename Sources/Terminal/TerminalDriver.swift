@@ -52,6 +52,7 @@ public final class TerminalDriver {
         noecho()
         nonl()
         keypad(wafer_stdscr(), true)
+        idlok(wafer_stdscr(), true)  // let refresh scroll the terminal instead of rewriting rows
         nodelay(wafer_stdscr(), true)
         wafer_set_escdelay(options.escapeDelayMs)
         wafer_define_paste_keys()
@@ -133,26 +134,46 @@ public final class TerminalDriver {
         clearok(wafer_stdscr(), true)
     }
 
-    /// Draws a frame, sending only the cells that differ from the previous one.
+    /// Draws a frame, sending only the cells that differ from the previous one. A frame identical to the
+    /// previous one (cursor included) sends nothing.
     public func draw(_ frame: ScreenBuffer) {
         let full = previous == nil || previous!.width != frame.width || previous!.height != frame.height
         if full { erase() }
         var sent = 0
         let w = min(frame.width, Int(wafer_cols())), h = min(frame.height, Int(wafer_lines()))
+        // Text scrolling up (a streaming answer) moves whole rows: scroll them on the terminal and in the
+        // copy of the previous frame, so only the rows that are really new are sent.
+        if !full, w == frame.width, h == frame.height, var prev = previous,
+           let region = frame.scrolledRegion(since: prev) {
+            let scr = wafer_stdscr()
+            wsetscrreg(scr, Int32(region.top), Int32(region.bottom))
+            scrollok(scr, true)
+            wscrl(scr, Int32(region.by))
+            scrollok(scr, false)
+            wsetscrreg(scr, 0, Int32(h - 1))
+            prev.scrollUp(top: region.top, bottom: region.bottom, by: region.by)
+            previous = prev
+        }
         frame.cells.withUnsafeBufferPointer { cells in
-            for y in 0..<h {
-                for x in 0..<w {
-                    let i = y * frame.width + x
-                    let cell = cells[i]
-                    if cell.isContinuation { continue }
-                    if !full, let prev = previous, prev.cells[i] == cell,
-                       cell.width == 1 || prev.cells[i + 1] == cells[i + 1] { continue }
-                    put(cell, x: x, y: y)
-                    sent += 1
+            let prevCells = full ? nil : previous!.cells
+            prevCells.withUnsafeBufferPointerIfPresent { prev in
+                for y in 0..<h {
+                    let row = y * frame.width
+                    for x in 0..<w {
+                        let i = row + x
+                        let cell = cells[i]
+                        if cell.width == 0 { continue }
+                        if let prev, prev[i] == cell, cell.width == 1 || prev[i + 1] == cells[i + 1] { continue }
+                        put(cell, x: x, y: y)
+                        sent += 1
+                    }
                 }
             }
         }
-        if let c = frame.cursor, c.x < w, c.y < h {
+        let cursor = frame.cursor.flatMap { $0.x < w && $0.y < h ? $0 : nil }
+        lastDrawnCells = sent
+        if !full && sent == 0 && cursor == previous?.cursor { return }
+        if let c = cursor {
             curs_set(1)
             move(Int32(c.y), Int32(c.x))
         } else {
@@ -160,26 +181,38 @@ public final class TerminalDriver {
         }
         refresh()
         previous = frame
-        lastDrawnCells = sent
     }
+
+    /// The wide characters of one cell for ncurses, NUL-terminated (reused: no allocation per cell).
+    private var cellChars = [wchar_t](repeating: 0, count: 6)
 
     private func put(_ cell: Cell, x: Int, y: Int) {
-        var chars: [wchar_t] = []
-        let scalars = Array(cell.character.unicodeScalars.prefix(4))
-        let libcWidth = scalars.first.map { Int(wafer_wcwidth(wchar_t($0.value))) } ?? 1
-        if libcWidth != Int(cell.width) {
-            chars = [wchar_t(UInt8(ascii: "?"))]
-            if cell.width == 2 { chars.append(0); drawRaw(chars, x: x + 1, y: y, style: cell.style) }
-        } else {
-            chars = scalars.map { wchar_t($0.value) }
+        var n = 0
+        var first: UInt32 = 0
+        for u in cell.character.unicodeScalars {
+            if n == 0 { first = u.value }
+            if n == 4 { break }
+            cellChars[n] = wchar_t(bitPattern: u.value)
+            n += 1
         }
-        chars.append(0)
-        drawRaw(chars, x: x, y: y, style: cell.style)
+        // Printable ASCII is one column everywhere; anything else asks the C library, which must agree
+        // with the width the buffer used or the row would shift.
+        let libcWidth = n == 1 && first >= 0x20 && first < 0x7F ? 1 : (n == 0 ? 1 : Int(wafer_wcwidth(wchar_t(bitPattern: first))))
+        if libcWidth != Int(cell.width) {
+            cellChars[0] = wchar_t(UInt8(ascii: "?"))
+            n = 1
+            if cell.width == 2 {
+                cellChars[1] = 0
+                drawChars(x: x + 1, y: y, style: cell.style)
+            }
+        }
+        cellChars[n] = 0
+        drawChars(x: x, y: y, style: cell.style)
     }
 
-    private func drawRaw(_ chars: [wchar_t], x: Int, y: Int, style: Style) {
+    private func drawChars(x: Int, y: Int, style: Style) {
         let (attrs, pair) = attributes(for: style)
-        chars.withUnsafeBufferPointer { p in
+        cellChars.withUnsafeBufferPointer { p in
             _ = wafer_put_cell(Int32(y), Int32(x), p.baseAddress, attrs, pair)
         }
     }
@@ -236,5 +269,14 @@ public final class TerminalDriver {
         ]
         for n in 1...12 { m[wafer_key_f(Int32(n))] = .function(n) }
         return m
+    }
+}
+
+private extension Optional where Wrapped == [Cell] {
+    func withUnsafeBufferPointerIfPresent<R>(_ body: (UnsafeBufferPointer<Cell>?) -> R) -> R {
+        switch self {
+        case .some(let cells): return cells.withUnsafeBufferPointer { body($0) }
+        case .none: return body(nil)
+        }
     }
 }

@@ -1,7 +1,9 @@
 import Assistant
+import Engine
 import Foundation
 import Terminal
 import TUI
+import Wafer
 
 /// The interactive chat. Full screen (ncurses) when stdin and stdout are terminals and `TERM` is set and not
 /// `dumb`; otherwise a plain line-by-line chat that streams answers to stdout.
@@ -26,7 +28,7 @@ func runInteractive(backend: ChatBackend, trace: String?) async throws {
         let thread = Thread {
             do {
                 let driver = try TerminalDriver(options: .init(noColor: noColor))
-                let runner = AppRunner(backend: backend, terminal: driver, trace: writer)
+                let runner = AppRunner(backend: backend, terminal: driver, trace: writer, fabric: fabricInfo(of: backend))
                 let reason = runner.run()
                 driver.restore()
                 continuation.resume(returning: reason)
@@ -37,6 +39,14 @@ func runInteractive(backend: ChatBackend, trace: String?) async throws {
         thread.stackSize = 8 << 20
         thread.start()
     }
+}
+
+/// The wafer placement behind a chat, for the fabric view (nil on the CPU backend or a remote endpoint).
+func fabricInfo(of backend: ChatBackend) -> FabricInfo? {
+    let conversation = (backend as? Assistant)?.backend ?? (backend as? ConversationBackend)
+    guard let engine = conversation as? EngineChatBackend,
+          let wafer = engine.session.transformer.backend as? WaferBackend, let map = wafer.map else { return nil }
+    return FabricInfo(map: map)
 }
 
 /// Line-by-line chat for pipes and dumb terminals: each input line is a turn; the answer streams to stdout.

@@ -124,7 +124,7 @@ final class DiffPaneTests: XCTestCase {
              |     z = 3
             H|M README.md  (search/replace)
              |
-            H|j/k move · space accept/reject · a apply · A accept all · u undo · U redo · ent…
+            H|j/k move · space accept · a apply · A all · u undo · U redo · esc back
             """)
     }
 
@@ -144,7 +144,7 @@ final class DiffPaneTests: XCTestCase {
             !|    ! the lines to change were not found; at line 1 the
             !|    patch expects `# Old` but the file has `# Older`
             M|1 hunk did not apply; nothing was changed (Enter on a confl…
-            H|j/k move · space accept/reject · a apply · A accept all · u…
+            H|j/k move · space accept · a apply · A all · u undo · U redo…
             """)
     }
 
@@ -153,7 +153,7 @@ final class DiffPaneTests: XCTestCase {
             H|Edits: 0 files, 0 hunks
              |No edits yet. Edits the model proposes …
              |
-            H|j/k move · space accept/reject · a appl…
+            H|j/k move · space accept · a apply · A a…
             """)
     }
 }

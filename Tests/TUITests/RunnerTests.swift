@@ -169,10 +169,17 @@ final class TmuxTests: XCTestCase {
         }
         let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         let driver = try TerminalDriver(options: .init(noColor: noColor))
-        let runner = AppRunner(backend: ScriptedBackend(tokenDelay: 0.02), terminal: driver,
+        let delay = Double(ProcessInfo.processInfo.environment["WAFER_TUI_CHILD_TOKEN_DELAY"] ?? "") ?? 0.02
+        let answer = ProcessInfo.processInfo.environment["WAFER_TUI_CHILD_MARKDOWN"] == "1"
+            ? { (_: String) in String(repeating: RenderBenchmarkTests.answer, count: 400) }
+            : { "You said: \($0). " + String(repeating: "more words ", count: 200) }
+        let runner = AppRunner(backend: ScriptedBackend(tokenDelay: delay, answer: answer), terminal: driver,
                                trace: try TraceWriter(path: path))
         runner.run()
         driver.restore()
+        if let framePath = ProcessInfo.processInfo.environment["WAFER_TUI_CHILD_FRAME"] {
+            try (runner.lastFrame?.plainText() ?? "").write(toFile: framePath, atomically: true, encoding: .utf8)
+        }
     }
 
     func command(trace: String) -> String? {
@@ -219,4 +226,79 @@ final class TmuxTests: XCTestCase {
     func testRealTerminalInTmux() throws { try runInTmux(environment: [:]) }
 
     func testRealTerminalWithoutColours() throws { try runInTmux(environment: ["NO_COLOR": "1"]) }
+
+    /// After thousands of rows scrolled by the terminal (not resent), what tmux shows is exactly the last
+    /// frame rendered.
+    func testScreenMatchesTheFrameAfterStreaming() throws {
+        guard TmuxSession.isAvailable else { throw XCTSkip("tmux is not installed") }
+        let path = temporaryPath("tmux-match.jsonl"), framePath = temporaryPath("tmux-frame.txt")
+        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: framePath) }
+        let me = CommandLine.arguments[0]
+        let tmux = try TmuxSession(command: "\(shellQuote(me)) TUITests.TmuxTests/testChild", width: 100, height: 30,
+                                   environment: ["WAFER_TUI_CHILD_TRACE": path, "WAFER_TUI_CHILD_TOKEN_DELAY": "0.001",
+                                                 "WAFER_TUI_CHILD_MARKDOWN": "1", "WAFER_TUI_CHILD_FRAME": framePath])
+        let trace = TraceFile(path: path)
+        trace.wait(timeout: 30, "ready") { $0.contains { $0.name == "ready" } }
+        tmux.type("go")
+        tmux.keys("Enter")
+        trace.wait(timeout: 10, "tokens") { $0.filter { $0.name == "token" }.count > 1500 }
+        tmux.keys("Escape")
+        trace.wait(timeout: 10, "halted") { $0.contains { $0.name == "halted" } }
+        let shown = tmux.waitForScreen { $0.contains("■ interrupted") }
+        Thread.sleep(forTimeInterval: 0.3)
+        let screen = tmux.capture()
+        XCTAssertEqual(screen, shown, "the screen changed after the halt")
+        tmux.keys("C-d")
+        trace.wait(timeout: 10, "exit") { $0.contains { $0.name == "exit" } }
+        _ = tmux.waitForScreen { _ in FileManager.default.fileExists(atPath: framePath) }
+        let frame = try String(contentsOfFile: framePath, encoding: .utf8)
+        func rows(_ s: String) -> [String] {
+            var r = s.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+                var t = String(line)
+                while t.last == " " { t.removeLast() }
+                return t
+            }
+            while r.last == "" { r.removeLast() }
+            return r
+        }
+        XCTAssertEqual(rows(screen), rows(frame))
+    }
+
+    /// The loop's CPU while a markdown answer with code streams at 1000 tokens/s for about five seconds in a
+    /// 120 x 40 tmux pane. A measurement, not a check:
+    /// `WAFER_PERF=1 swift test -c release --filter TUITests.TmuxTests/testStreamingCostInTmux`.
+    func testStreamingCostInTmux() throws {
+        guard ProcessInfo.processInfo.environment["WAFER_PERF"] == "1" else {
+            throw XCTSkip("a measurement, not a check: run with WAFER_PERF=1")
+        }
+        guard TmuxSession.isAvailable else { throw XCTSkip("tmux is not installed") }
+        let path = temporaryPath("tmux-cost.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let me = CommandLine.arguments[0]
+        let tmux = try TmuxSession(command: "\(shellQuote(me)) TUITests.TmuxTests/testChild", width: 120, height: 40,
+                                   environment: ["WAFER_TUI_CHILD_TRACE": path, "WAFER_TUI_CHILD_TOKEN_DELAY": "0.001",
+                                                 "WAFER_TUI_CHILD_MARKDOWN": "1"])
+        let trace = TraceFile(path: path)
+        trace.wait(timeout: 30, "ready") { $0.contains { $0.name == "ready" } }
+        tmux.type("go")
+        tmux.keys("Enter")
+        trace.wait(timeout: 10, "tokens") { $0.contains { $0.name == "first_token" } }
+        Thread.sleep(forTimeInterval: 5)
+        tmux.keys("Escape")
+        trace.wait(timeout: 10, "halted") { $0.contains { $0.name == "halted" } }
+        tmux.keys("C-d")
+        let ev = trace.wait(timeout: 10, "exit") { $0.contains { $0.name == "exit" } }
+        let exit = ev.last { $0.name == "exit" }!
+        let first = ev.first { $0.name == "first_token" }!, halted = ev.first { $0.name == "halted" }!
+        let tokens = ev.filter { $0.name == "token" }.count
+        let streaming = halted.t - first.t
+        let seconds = exit["seconds"] as? Double ?? 1
+        let renderCPU = (exit["render_cpu_ms"] as? Double ?? 0) / 1000, loopCPU = (exit["loop_cpu_ms"] as? Double ?? 0) / 1000
+        // All of the program's loop CPU is charged to the streaming time (conservative: it includes the start).
+        print(String(format: "streaming cost: %d tokens in %.2f s (%.0f tok/s), %d frames; render+draw %.1f%% of one core, "
+                     + "whole UI loop %.1f%% (program ran %.2f s)",
+                     tokens, streaming, Double(tokens) / streaming, exit["frames"] as? Int ?? 0,
+                     100 * renderCPU / streaming, 100 * loopCPU / streaming, seconds))
+        XCTAssertGreaterThan(tokens, 100)
+    }
 }

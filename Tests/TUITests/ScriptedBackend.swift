@@ -60,6 +60,7 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
                 let start = Date()
                 continuation.yield(.started(prefillTokens: prefill, reusedTokens: reused))
                 var queue = words(answerText)
+                var next = 0  // an index, not removeFirst: a long answer would cost its length per token
                 var stats = ChatStats()
                 stats.promptTokens = prefill
                 var first = true
@@ -75,9 +76,10 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
                         lock.lock(); let r = used; used += p; steered.append(steer); lock.unlock()
                         continuation.yield(.steered(text: steer, prefillTokens: p, reusedTokens: r))
                         queue = words("Steering to: \(steer). Done.")
+                        next = 0
                         first = true
                     }
-                    guard !queue.isEmpty else { break }
+                    guard next < queue.count else { break }
                     Thread.sleep(forTimeInterval: delay)
                     lock.lock(); let stop2 = interrupted; lock.unlock()
                     if stop2 { reason = .interrupted; break }
@@ -87,7 +89,8 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
                         continuation.yield(.firstToken(ttftMs: ms))
                         first = false
                     }
-                    continuation.yield(.text(queue.removeFirst()))
+                    continuation.yield(.text(queue[next]))
+                    next += 1
                     stats.generatedTokens += 1
                     lock.lock(); used += 1; stats.contextUsed = used; lock.unlock()
                     stats.decodeTokensPerSecond = 1 / max(delay, 0.0001)

@@ -94,7 +94,7 @@ final class SnapshotTests: XCTestCase {
         check("help") { w, h in Self.apply(Self.streaming(width: w, height: h), [.key(.function(1))]) }
     }
 
-    func testFabricViewPlaceholder() {
+    func testFabricViewWithoutAPlacement() {
         check("fabric") { w, h in
             var s = Self.base(); s.width = w; s.height = h
             return Self.apply(s, Self.keys("/wafer") + [.key(.enter)])
