@@ -110,7 +110,7 @@ enum PromptLookupChecks {
         }
         let (plain, drafted) = (results[0], results[1])
         XCTAssertEqual(plain.stats.draftProposed, 0, file: file, line: line)
-        if let i = zip(plain.tokens, drafted.tokens).firstIndex(where: { $0 != $1 }) {
+        if let i = zip(plain.tokens, drafted.tokens).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
             XCTFail("\(transformer.backend.name): with lookup the answer differs at token \(i) (of \(plain.tokens.count))", file: file, line: line)
         }
         XCTAssertEqual(plain.tokens, drafted.tokens, file: file, line: line)

@@ -34,16 +34,25 @@ final class PromptLookupTests: XCTestCase {
         XCTAssertEqual(PromptLookup().draft([5]), [])
         // "3 4" is not earlier in the context; "4" is: a one-token match drafts, a two-token minimum does not.
         let context: [Int32] = [4, 7, 3, 4]
-        XCTAssertEqual(PromptLookup(minMatch: 1).draft(context), [7, 3, 4])
+        XCTAssertEqual(PromptLookup(minMatch: 1, draftPerMatched: 3).draft(context), [7, 3, 4])
         XCTAssertEqual(PromptLookup(minMatch: 2).draft(context), [])
     }
 
     func testTheDraftStopsAtTheLimitAndAtTheEndOfTheContext() {
         let context: [Int32] = [1, 2, 3, 4, 5, 6, 1, 2]
-        XCTAssertEqual(PromptLookup(maxDraft: 10).draft(context), [3, 4, 5, 6, 1, 2])
-        XCTAssertEqual(PromptLookup(maxDraft: 10).draft(context, limit: 2), [3, 4])
+        XCTAssertEqual(PromptLookup(maxDraft: 10, draftPerMatched: 8).draft(context), [3, 4, 5, 6, 1, 2])
+        XCTAssertEqual(PromptLookup(maxDraft: 10, draftPerMatched: 8).draft(context, limit: 2), [3, 4])
         XCTAssertEqual(PromptLookup(maxDraft: 10).draft(context, limit: 0), [])
         XCTAssertEqual(PromptLookup(maxDraft: 0).draft(context), [])
+    }
+
+    func testTheDraftGrowsWithTheMatch() {
+        let text: [Int32] = Array(100..<140)
+        // The answer copies the first 2, 3, then 10 tokens of `text`: two tokens drafted per token matched.
+        let lookup = PromptLookup(maxDraft: 16, draftPerMatched: 2)
+        XCTAssertEqual(lookup.draft(text + [1] + text.prefix(2)), Array(102..<106))
+        XCTAssertEqual(lookup.draft(text + [1] + text.prefix(3)), Array(103..<109))
+        XCTAssertEqual(lookup.draft(text + [1] + text.prefix(10)), Array(110..<126))
     }
 
     func testARepeatedTokenDraftsItsRun() {

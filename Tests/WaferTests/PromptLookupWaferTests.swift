@@ -87,7 +87,7 @@ final class PromptLookupWaferTests: XCTestCase {
             XCTAssertEqual(s.batchPasses, 1, "only the prompt is booked as a batch (lookup \(lookup))")
             modeled.append(wafer.modeledDecodeTokensPerSecond)
         }
-        if let i = zip(answers[0], answers[1]).firstIndex(where: { $0 != $1 }) {
+        if let i = zip(answers[0], answers[1]).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
             XCTFail("with lookup the answer differs at token \(i) (of \(answers[0].count))")
         }
         XCTAssertEqual(answers[0], answers[1])
