@@ -65,6 +65,9 @@ public final class MeshMatrix: @unchecked Sendable {
             * segmentSize(weights.rows, parts: outputCount, index: 0)
     }
 
+    /// Batches up to this many tokens are multiplied token by token on the one-token route (see `multiply`).
+    static let perTokenBatch = 32
+
     var quantized: Bool { !(weights.type == .f32 || weights.type == .f16 || weights.type == .bf16) }
 
     /// y (tokens, rows) = x (tokens, cols) @ W^T on the mesh.
@@ -80,6 +83,10 @@ public final class MeshMatrix: @unchecked Sendable {
         let type = Int32(w.type.rawValue), bs = w.type.blockSize, ts = w.type.typeSize
         let segs = segments, plan = plan, nseg = segs.count
         let quantized = quantized
+        // A batch of up to `perTokenBatch` tokens (a verified draft) takes the one-token route token by
+        // token, so its rows are bitwise the rows of one-token passes.
+        let blockDots = quantized && nseg > 1 && allreduce != .ring && cw_block_dots_supported(type) != 0
+            && tokens <= MeshMatrix.perTokenBatch
 
         // Activations routed to each reduction segment, quantized there: segment k's tokens are
         // contiguous at element offset tokens * e0 (qs) and tokens * e0 / 32 (d, s).
@@ -90,8 +97,13 @@ public final class MeshMatrix: @unchecked Sendable {
             qs = raw.assumingMemoryBound(to: Int8.self)
             dq = (raw + ((tokens * cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
             sq = dq! + units
-            if tokens == 1 {
-                ck_quantize_q8(x, cols, ck_q8(qs: qs, d: dq, s: sq))
+            if tokens == 1 || blockDots {
+                // Token t's whole row at element offset t * cols (quantization is block-local: the same
+                // blocks as per segment).
+                for t in 0..<tokens {
+                    let o = t * cols
+                    ck_quantize_q8(x + o, cols, ck_q8(qs: qs! + o, d: dq! + o / 32, s: sq! + o / 32))
+                }
             } else {
                 for seg in segs where seg.blocks > 0 {
                     let e0 = seg.firstBlock * bs, n = seg.blocks * bs
@@ -109,24 +121,28 @@ public final class MeshMatrix: @unchecked Sendable {
         let tokenTile = 16
         let tokenTasks = (tokens + tokenTile - 1) / tokenTile
         let blocksPerRow = cols / bs
-        if tokens == 1, quantized, nseg > 1, allreduce != .ring, cw_block_dots_supported(type) != 0 {
+        if blockDots {
             // One scalar per (row, block): each PE's partial is the sum of its blocks' values.
             let buffer = scratch.partials(count: blocksPerRow * rows)
             let oneBlockEach = nseg == blocksPerRow
             pool.parallelFor(rowTasks) { task in
                 let r0 = task * rowTile, nr = min(rowTile, rows - r0)
                 let out = buffer + blocksPerRow * r0
-                cw_block_dots_q8(type, w.data + r0 * w.rowBytes, w.rowBytes, Int32(nr), qs, dq, sq, blocksPerRow, out, nr)
-                if !oneBlockEach {
-                    for (k, seg) in segs.enumerated() {
-                        for r in 0..<nr {
-                            var acc = out[seg.firstBlock * nr + r]
-                            for b in 1..<max(1, seg.blocks) { acc += out[(seg.firstBlock + b) * nr + r] }
-                            out[k * nr + r] = acc
+                for t in 0..<tokens {
+                    let o = t * cols
+                    cw_block_dots_q8(type, w.data + r0 * w.rowBytes, w.rowBytes, Int32(nr), qs! + o, dq! + o / 32, sq! + o / 32,
+                                     blocksPerRow, out, nr)
+                    if !oneBlockEach {
+                        for (k, seg) in segs.enumerated() {
+                            for r in 0..<nr {
+                                var acc = out[seg.firstBlock * nr + r]
+                                for b in 1..<max(1, seg.blocks) { acc += out[(seg.firstBlock + b) * nr + r] }
+                                out[k * nr + r] = acc
+                            }
                         }
                     }
+                    plan.apply(out, stride: nr, length: nr, into: y + t * rows + r0)
                 }
-                plan.apply(out, stride: nr, length: nr, into: y + r0)
             }
             return
         }

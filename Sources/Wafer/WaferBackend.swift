@@ -205,13 +205,15 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
         let columns = grid.columns
         let pieces = self.pieces(heads: heads, headDim: hd)
         // Per query token: the columns holding its visible positions (a contiguous run) and their plan.
-        var runs: [(first: Int, firstColumn: Int, lastColumn: Int, plan: ReductionPlan)] = []
+        // A query reduces over the positions as they were split when it was the newest (total p + 1), so
+        // the rows of a batch (a verified draft) are bitwise the rows of one-token steps.
+        var runs: [(first: Int, total: Int, firstColumn: Int, lastColumn: Int, plan: ReductionPlan)] = []
         runs.reserveCapacity(tokens)
         for t in 0..<tokens {
             let p = startPosition + t
             let first = window.map { max(0, p - $0 + 1) } ?? 0
-            let a = Self.column(of: first, total: total, columns: columns), b = Self.column(of: p, total: total, columns: columns)
-            runs.append((first, a, b, plan(n: columns, active: a..<(b + 1))))
+            let a = Self.column(of: first, total: p + 1, columns: columns), b = Self.column(of: p, total: p + 1, columns: columns)
+            runs.append((first, p + 1, a, b, plan(n: columns, active: a..<(b + 1))))
         }
         let maxPieces = pieces.map(\.ranges.count).max() ?? 1
         pool.parallelFor(heads * tokens) { job in
@@ -247,8 +249,8 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
 
                 // Softmax along the row: per-column maxima and sums over each column's positions.
                 func columnRange(_ c: Int) -> Range<Int> {
-                    let lo = max(segmentStart(total, parts: columns, index: c), run.first)
-                    let hi = min(segmentStart(total, parts: columns, index: c) + segmentSize(total, parts: columns, index: c), p + 1)
+                    let lo = max(segmentStart(run.total, parts: columns, index: c), run.first)
+                    let hi = min(segmentStart(run.total, parts: columns, index: c) + segmentSize(run.total, parts: columns, index: c), p + 1)
                     return (lo - run.first)..<max(lo, hi) - run.first
                 }
                 for c in 0..<activeColumns {
