@@ -125,20 +125,20 @@ def load_scenarios(directory):
     return module.SCENARIOS
 
 
-def run(wafer, scenario, flags, lookup):
-    with tempfile.TemporaryDirectory(prefix="wafer-lookup-") as d:
-        with open(os.path.join(d, scenario["path"]), "w") as f:
-            f.write(scenario["content"])
-        cmd = [wafer, "-p", scenario["request"], "--file", scenario["path"], "--json", "--temp", "0"] + flags
-        if not lookup:
-            cmd.append("--no-lookup")
-        p = subprocess.run(cmd, capture_output=True, text=True, cwd=d, timeout=1800)
-        if p.returncode != 0:
-            sys.exit(f"bench-lookup: {scenario['name']}: wafer exited {p.returncode}: {p.stderr.strip()[-400:]}")
-        lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
-        if not lines:
-            sys.exit(f"bench-lookup: {scenario['name']}: no JSON output")
-        return json.loads(lines[-1])
+def run(wafer, scenario, flags, lookup, d):
+    """One answer in directory `d` (the same for both modes: the prompt names the workspace)."""
+    with open(os.path.join(d, scenario["path"]), "w") as f:
+        f.write(scenario["content"])
+    cmd = [wafer, "-p", scenario["request"], "--file", scenario["path"], "--json", "--temp", "0"] + flags
+    if not lookup:
+        cmd.append("--no-lookup")
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=d, timeout=1800)
+    if p.returncode != 0:
+        sys.exit(f"bench-lookup: {scenario['name']}: wafer exited {p.returncode}: {p.stderr.strip()[-400:]}")
+    lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        sys.exit(f"bench-lookup: {scenario['name']}: no JSON output")
+    return json.loads(lines[-1])
 
 
 def main():
@@ -169,9 +169,10 @@ def main():
     print(f"{'scenario':28} {'tokens':>6} {'plain tok/s':>11} {'lookup tok/s':>12} {'ratio':>6} {'accepted/drafted':>17} {'wafer modelled plain -> lookup':>31}")
     for s in scenarios:
         plain_runs, lookup_runs = [], []
-        for _ in range(args.repeat):
-            plain_runs.append(run(wafer, s, flags, lookup=False))
-            lookup_runs.append(run(wafer, s, flags, lookup=True))
+        with tempfile.TemporaryDirectory(prefix="wafer-lookup-") as d:
+            for _ in range(args.repeat):
+                plain_runs.append(run(wafer, s, flags, False, d))
+                lookup_runs.append(run(wafer, s, flags, True, d))
         plain, drafted = plain_runs[0], lookup_runs[0]
         if plain["tokens"] != drafted["tokens"]:
             i = next((k for k, (a, b) in enumerate(zip(plain["tokens"], drafted["tokens"])) if a != b),
