@@ -55,6 +55,9 @@ public struct ChatStats: Sendable, Equatable {
     /// What the emulated wafer would do (nil on the CPU backend).
     public var modeledDecodeTokensPerSecond: Double?
     public var contextUsed = 0
+    /// Prompt lookup (local engine at temperature 0): tokens drafted from the context, and accepted.
+    public var draftProposed = 0
+    public var draftAccepted = 0
     /// A message to show (the reason for `.error` or `.contextFull`).
     public var message: String?
 

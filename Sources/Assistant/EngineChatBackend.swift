@@ -58,6 +58,8 @@ public final class EngineChatBackend: ConversationBackend, @unchecked Sendable {
                         stats.generatedTokens = final.generated.count
                         stats.decodeTokensPerSecond = final.decodeTokensPerSecond
                         stats.contextUsed = final.contextUsed
+                        stats.draftProposed = final.draftProposed
+                        stats.draftAccepted = final.draftAccepted
                         stats.message = final.message
                         continuation.yield(.finished(FinishReason(reason), stats))
                     }

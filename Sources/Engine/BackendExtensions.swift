@@ -5,6 +5,13 @@ public protocol SpeedModel: AnyObject {
     var modeledDecodeTokensPerSecond: Double { get }
     /// A short label for a status bar, e.g. "wafer wse3 80x80".
     var machineLabel: String { get }
+    /// The forward pass that just ran verified a draft (prompt lookup) and `tokens` tokens of the answer
+    /// were chosen from its rows: a decode step that yielded `tokens` tokens, not a prefill batch.
+    func recordVerifiedPass(yielding tokens: Int)
+}
+
+extension SpeedModel {
+    public func recordVerifiedPass(yielding tokens: Int) {}
 }
 
 extension Backend {

@@ -11,6 +11,9 @@ public struct SamplerConfig: Sendable, Equatable {
     public var repeatLastN = 64
     /// A fixed seed makes sampling reproducible; nil draws one.
     public var seed: UInt64?
+    /// Draft tokens from the context and verify them in one batched pass when the choice is
+    /// deterministic (temperature 0); the output is the same either way (see `PromptLookup`).
+    public var promptLookup = true
 
     public init() {}
 
@@ -19,6 +22,10 @@ public struct SamplerConfig: Sendable, Equatable {
         c.temperature = 0
         return c
     }
+
+    /// Whether the next token depends only on the logits and the history (no random draw), so a drafted
+    /// token can be checked against what would have been chosen.
+    public var isDeterministic: Bool { temperature <= 0 }
 }
 
 public struct Sampler {

@@ -27,6 +27,9 @@ public struct GenerationStats: Sendable {
     public var decodeTokensPerSecond: Double?
     /// Positions of the context in use when the generation ended.
     public var contextUsed = 0
+    /// Prompt lookup: tokens drafted from the context and verified, and how many of them the model chose.
+    public var draftProposed = 0
+    public var draftAccepted = 0
     public var message: String?
     public init() {}
 }
@@ -42,6 +45,8 @@ public final class Session: @unchecked Sendable {
     public var model: Model { transformer.model }
     public var tokenizer: Tokenizer { transformer.model.tokenizer }
     public let cache: KVCache
+    /// How drafts are found when `SamplerConfig.promptLookup` is on and the choice is deterministic.
+    public var lookup = PromptLookup()
     /// Marker appended to an interrupted answer before the next user turn, so the model knows it was cut off.
     public static let interruptionMarker = "\n[interrupted by user]"
 
@@ -234,9 +239,28 @@ public final class Session: @unchecked Sendable {
         }
 
         let vocab = model.config.vocabularySize
+        let lookup = config.promptLookup && config.isDeterministic ? self.lookup : nil
+        // A verify pass ran [t, d1...dk]: the cache holds d1...dk past `tokens`, and row i of `rows` holds the
+        // logits that follow d_i. `draft` is what is left to check; `nextRow` the row after draft.first.
+        var draft: ArraySlice<Int32> = []
+        var rows = logits
+        var nextRow = 1
+        // Tokens chosen from the rows of the verify pass in flight (booked with the wafer's speed model).
+        var verifyYield: Int?
+        func closeVerifyPass() {
+            if let n = verifyYield { transformer.backend.speedModel?.recordVerifiedPass(yielding: n) }
+            verifyYield = nil
+        }
+        /// Drops the unchecked draft from the cache.
+        func dropDraft() {
+            draft = []
+            cache.setCount(tokens.count)
+        }
+
         while true {
             if shouldStop { reason = .interrupted; break }
             let token = sampler.sample(logits, count: vocab, history: (tokens + stats.generated)[...].suffix(config.repeatLastN))
+            if let n = verifyYield { verifyYield = n + 1 }
             if firstTokenAt == nil {
                 firstTokenAt = Date()
                 stats.ttftMs = firstTokenAt!.timeIntervalSince(started) * 1000
@@ -257,6 +281,8 @@ public final class Session: @unchecked Sendable {
             var next: [Int32] = endOfGeneration ? [] : [token]
             if let steer = takeSteer(), chat {
                 // Close the partial answer, add the user's message, open a new answer: one prefill.
+                dropDraft()
+                closeVerifyPass()
                 finishAnswer()
                 answer = ""
                 decoder = StreamingDecoder(tokenizer: tokenizer)
@@ -285,9 +311,35 @@ public final class Session: @unchecked Sendable {
                 stats.message = "context full (\(cache.capacity) tokens): the answer was cut; start a new conversation or raise --ctx"
                 break
             }
+            if draft.first == token {
+                // The model chose the drafted token: its keys and values are already in the cache.
+                draft.removeFirst()
+                tokens.append(token)
+                unevaluated = nil
+                stats.draftAccepted += 1
+                logits = rows + nextRow * vocab
+                nextRow += 1
+                continue
+            }
+            dropDraft()
+            closeVerifyPass()
+            if let lookup {
+                // Useful drafts: the last token of the answer is never evaluated, and the cache keeps a free position.
+                let limit = min(maxTokens - stats.generated.count - 1, cache.capacity - tokens.count - 2)
+                next += lookup.draft(tokens + [token], limit: limit)
+            }
             do {
-                logits = try transformer.forward(next, cache: cache, logits: .last, shouldStop: { self.shouldStop })
-                tokens += next
+                if next.count > 1 {
+                    rows = try transformer.forward(next, cache: cache, logits: .all, shouldStop: { self.shouldStop })
+                    logits = rows
+                    nextRow = 1
+                    draft = next[1...]
+                    stats.draftProposed += draft.count
+                    verifyYield = 0
+                } else {
+                    logits = try transformer.forward(next, cache: cache, logits: .last, shouldStop: { self.shouldStop })
+                }
+                tokens.append(token)
                 unevaluated = nil
             } catch is ForwardInterrupted {
                 reason = .interrupted
@@ -298,6 +350,8 @@ public final class Session: @unchecked Sendable {
                 break
             }
         }
+        dropDraft()
+        closeVerifyPass()
         if chat { finishAnswer() }
         answerWasInterrupted = reason == .interrupted
         return done(reason)

@@ -243,6 +243,9 @@ func statusFields(_ s: AppState) -> [(text: String, style: Style, priority: Int)
         f.append(("wafer " + formatRate(w) + " tok/s" + (narrow ? "" : " (modelled)"), Style(.status), 4))
     }
     f.append(("ttft " + (s.stats.ttftMs.map { formatMs($0) } ?? "–"), Style(.status), 6))
+    if s.stats.draftProposed > 0 {  // prompt lookup: the share of drafted tokens the model accepted
+        f.append(("draft \(100 * s.stats.draftAccepted / s.stats.draftProposed)%", Style(.status), 7))
+    }
     return f
 }
 

@@ -50,7 +50,9 @@ public enum WaferNumerics: String, Sendable, CaseIterable {
 ///
 /// Each op books its modelled cycles (the cost model of `wafer map`) on the forward pass it belongs to;
 /// a pass of several tokens (a prefill, or a batch of drafted tokens being verified) is booked as one
-/// batch. `modeledDecodeTokensPerSecond` is the clock over the mean cycles of the single-token passes.
+/// batch, unless the engine reports it as a verify pass (`recordVerifiedPass`): then it is a decode step
+/// that yielded the accepted draft plus one token. `modeledDecodeTokensPerSecond` is the clock times the
+/// tokens the decode steps yielded over their cycles.
 public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     public let name: String
     public let pool: ThreadPool
@@ -84,10 +86,15 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     private var carry = 0.0
     private let lock = NSLock()
     private var stats = Stats()
+    /// The last pass that completed: its tokens and cycles.
+    private var lastPass = (tokens: 0, cycles: 0.0)
 
     /// Modelled totals of the passes that completed.
     public struct Stats: Sendable, Equatable {
         public var decodeSteps = 0
+        /// Tokens the decode steps yielded: one per single-token pass, the accepted draft plus one per
+        /// verify pass (`recordVerifiedPass`).
+        public var decodeTokens = 0
         public var decodeCycles = 0.0
         public var lastDecodeCycles = 0.0
         public var batchPasses = 0
@@ -245,13 +252,15 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
         let columns = grid.columns
         let pieces = self.pieces(heads: heads, headDim: hd)
         // Per query token: the columns holding its visible positions (a contiguous run) and their plan.
-        var runs: [(first: Int, firstColumn: Int, lastColumn: Int, plan: ReductionPlan)] = []
+        // A query reduces over the positions as they were split when it was the newest (total p + 1), so
+        // the rows of a batch (a verified draft) are bitwise the rows of one-token steps.
+        var runs: [(first: Int, total: Int, firstColumn: Int, lastColumn: Int, plan: ReductionPlan)] = []
         runs.reserveCapacity(tokens)
         for t in 0..<tokens {
             let p = startPosition + t
             let first = window.map { max(0, p - $0 + 1) } ?? 0
-            let a = Self.column(of: first, total: total, columns: columns), b = Self.column(of: p, total: total, columns: columns)
-            runs.append((first, a, b, plan(n: columns, active: a..<(b + 1))))
+            let a = Self.column(of: first, total: p + 1, columns: columns), b = Self.column(of: p, total: p + 1, columns: columns)
+            runs.append((first, p + 1, a, b, plan(n: columns, active: a..<(b + 1))))
         }
         let maxPieces = pieces.map(\.ranges.count).max() ?? 1
         pool.parallelFor(heads * tokens) { job in
@@ -287,8 +296,8 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
 
                 // Softmax along the row: per-column maxima and sums over each column's positions.
                 func columnRange(_ c: Int) -> Range<Int> {
-                    let lo = max(segmentStart(total, parts: columns, index: c), run.first)
-                    let hi = min(segmentStart(total, parts: columns, index: c) + segmentSize(total, parts: columns, index: c), p + 1)
+                    let lo = max(segmentStart(run.total, parts: columns, index: c), run.first)
+                    let hi = min(segmentStart(run.total, parts: columns, index: c) + segmentSize(run.total, parts: columns, index: c), p + 1)
                     return (lo - run.first)..<max(lo, hi) - run.first
                 }
                 for c in 0..<activeColumns {
@@ -440,8 +449,10 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
         carry = 0
         passOpen = false
         lock.lock()
+        lastPass = (passTokens, cycles)
         if passTokens == 1 {
             stats.decodeSteps += 1
+            stats.decodeTokens += 1
             stats.decodeCycles += cycles
             stats.lastDecodeCycles = cycles
         } else {
@@ -450,6 +461,21 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
             stats.batchCycles += cycles
         }
         lock.unlock()
+    }
+
+    /// The last pass verified a draft: book it as one decode step that yielded `tokens` tokens.
+    public func recordVerifiedPass(yielding tokens: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard lastPass.tokens > 1, stats.batchPasses > 0 else { return }
+        stats.batchPasses -= 1
+        stats.batchTokens -= lastPass.tokens
+        stats.batchCycles -= lastPass.cycles
+        stats.decodeSteps += 1
+        stats.decodeTokens += tokens
+        stats.decodeCycles += lastPass.cycles
+        stats.lastDecodeCycles = lastPass.cycles
+        lastPass = (0, 0)
     }
 
     /// Totals of the passes completed since `prepare` or the last `resetStats`.
@@ -462,15 +488,17 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     public func resetStats() {
         lock.lock()
         stats = Stats()
+        lastPass = (0, 0)
         lock.unlock()
     }
 
-    /// Modelled decode speed: clock / mean cycles of the single-token passes that ran (embedding lookup
+    /// Modelled decode speed: clock x tokens yielded / cycles of the decode passes that ran (single-token
+    /// passes, and verify passes of drafted tokens counting the tokens they yielded) (embedding lookup
     /// excluded, output head included, attention at the context each step had). Before any decode step,
     /// WaferLLM's figure from the placement: clock / (layer cycles at the placed context x layers).
     public var modeledDecodeTokensPerSecond: Double {
         let s = accounting
-        if s.decodeSteps > 0 { return machine.clockHz * Double(s.decodeSteps) / s.decodeCycles }
+        if s.decodeSteps > 0 { return machine.clockHz * Double(s.decodeTokens) / s.decodeCycles }
         return map?.decodeTokensPerSecond ?? 0
     }
 
@@ -493,8 +521,9 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
             "numerics": numerics.rawValue,
             "context": context,
             "decode_steps": s.decodeSteps,
+            "decode_tokens": s.decodeTokens,
         ]
-        if s.decodeSteps > 0 { object["modeled_cycles_per_token"] = s.decodeCycles / Double(s.decodeSteps) }
+        if s.decodeSteps > 0 { object["modeled_cycles_per_token"] = s.decodeCycles / Double(s.decodeTokens) }
         if let b = modeledBatchTokensPerSecond { object["modeled_prefill_tok_s"] = b }
         if let map {
             object["map_decode_tok_s"] = map.decodeTokensPerSecond

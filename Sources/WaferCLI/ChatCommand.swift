@@ -197,6 +197,8 @@ struct ChatCommand: AsyncParsableCommand {
                     object["ttft_ms"] = stats.ttftMs
                     object["prefill_tok_s"] = stats.prefillTokensPerSecond
                     object["decode_tok_s"] = stats.decodeTokensPerSecond
+                    object["draft_proposed"] = stats.draftProposed
+                    object["draft_accepted"] = stats.draftAccepted
                     if let wafer = EngineOptions.waferReport(of: backend) { object["wafer"] = wafer }
                     print(jsonLine(object))
                 } else if !output.hasSuffix("\n") {

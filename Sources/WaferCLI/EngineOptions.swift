@@ -94,6 +94,8 @@ struct SamplingOptions: ParsableArguments {
     var repeatPenalty: Float = 1.0
     @Option(name: .long, help: "Random seed, for reproducible sampling.")
     var seed: UInt64?
+    @Flag(name: .customLong("no-lookup"), help: "Do not draft tokens from the context at temperature 0 (prompt lookup; same output, for comparisons).")
+    var noLookup = false
 
     func validate() throws {
         guard temperature >= 0 && temperature <= 10 else { throw ValidationError("--temp must be between 0 and 10") }
@@ -111,6 +113,7 @@ struct SamplingOptions: ParsableArguments {
         c.minP = minP
         c.repeatPenalty = repeatPenalty
         c.seed = seed
+        c.promptLookup = !noLookup
         return c
     }
 }
