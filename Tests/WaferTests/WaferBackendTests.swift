@@ -189,7 +189,10 @@ final class WaferBackendTests: XCTestCase {
             let worst = try compareOps(path: Self.smollm2, machine: machine, grid: grid, tokens: tokens, numerics: .fabricOrder)
             print("SmolLM2 \(grid.map { "\($0)" } ?? "searched") fabric-order op-by-op NMSE: \(worst.sorted { $0.key < $1.key })")
             for (op, e) in worst {
-                XCTAssertLessThan(e, 1e-10, "\(grid.map { "\($0)" } ?? "searched") \(op): NMSE \(e)")
+                // Attention rounds its softmax weights to F16 (as llama.cpp does): a softmax sum added in
+                // the fabric's order can move a weight by one F16 step (relative 2^-11), hence 1e-6 there.
+                let bound = op == "attention" ? 1e-6 : 1e-10
+                XCTAssertLessThan(e, bound, "\(grid.map { "\($0)" } ?? "searched") \(op): NMSE \(e)")
                 if grid == Grid(rows: 1, columns: 1), op.hasPrefix("matmul") || op == "rms_norm" || op == "rope" || op == "gated_act" || op == "attention" {
                     XCTAssertEqual(e, 0, "\(op) on one PE is the CPU's arithmetic")
                 }
