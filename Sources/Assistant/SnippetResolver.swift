@@ -4,12 +4,14 @@ import Patch
 ///
 /// Small models rarely write the path line the system prompt asks for: asked to fix a function in a file
 /// they were shown, they answer with a bare ```python fence holding the whole file, or just the function.
-/// Such a block becomes an edit of the file in the conversation when it is unambiguous:
+/// Such a block becomes an edit of the file in the conversation when exactly one file is in the
+/// conversation and the block clearly rewrites it:
 /// - the whole file: the block starts as the file does and keeps every top-level line of it (changed
 ///   bodies allowed): a whole-file edit;
 /// - some of its top-level blocks (a function, a class): each block of the answer starts with a line that
 ///   appears exactly once in the file: that block of the file is replaced (one hunk per block).
-/// A block that changes nothing, matches no file, or matches more than one stays a snippet.
+/// A block that changes nothing or does not match stays a snippet, and so does every unnamed block when
+/// two or more files are in the conversation (which one it belongs to would be a guess).
 ///
 /// The same test guards named whole-file blocks: a block under `calc.py` that holds only the function it
 /// changed would, as a whole file, delete the rest of the file; it replaces that function instead.
@@ -22,10 +24,10 @@ public enum SnippetResolver {
                let body = resolve(String(decoding: w.content, as: UTF8.self), against: file), !body.isWholeFile {
                 return Edit(body, format: .searchReplace, line: edit.line)
             }
-            guard case .snippet(_, let content) = edit.body else { return edit }
-            let candidates = files.compactMap { resolve(String(decoding: content, as: UTF8.self), against: $0) }
-            guard candidates.count == 1 else { return edit }
-            return Edit(candidates[0], format: candidates[0].isWholeFile ? .wholeFile : .searchReplace, line: edit.line)
+            // A block that names no file is anchored only when the conversation holds exactly one file.
+            guard case .snippet(_, let content) = edit.body, files.count == 1,
+                  let body = resolve(String(decoding: content, as: UTF8.self), against: files[0]) else { return edit }
+            return Edit(body, format: body.isWholeFile ? .wholeFile : .searchReplace, line: edit.line)
         }
     }
 

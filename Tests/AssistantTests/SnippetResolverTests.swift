@@ -85,6 +85,14 @@ final class SnippetResolverTests: XCTestCase {
         let twin = ContextFile(path: "calc2.py", text: calc.text)
         let (_, edits) = try applied("```python\ndef add(a, b):\n    return a + b\n```\n", files: [calc, twin])
         guard case .snippet = edits.first?.body else { return XCTFail("ambiguous blocks stay snippets") }
+        // Two files, the block matching only one of them: still a snippet (anchoring needs exactly one file).
+        let other = ContextFile(path: "other.py", text: "x = 1\n")
+        let (unchanged, twoFiles) = try applied("```python\ndef add(a, b):\n    return a + b\n```\n", files: [calc, other])
+        XCTAssertEqual(unchanged, calc.text)
+        guard case .snippet = twoFiles.first?.body else { return XCTFail("with two files in context, unnamed blocks stay snippets") }
+        // A named block is an edit whatever the number of files.
+        let (named, _) = try applied("calc.py:\n```python\ndef add(a, b):\n    return a + b\n```\n", files: [calc, other])
+        XCTAssertEqual(named, "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n")
     }
 
     func testBraceLanguagesIncludeTheClosingBrace() throws {
