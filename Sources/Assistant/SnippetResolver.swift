@@ -8,8 +8,12 @@ import Patch
 /// conversation and the block clearly rewrites it:
 /// - the whole file: the block starts as the file does and keeps every top-level line of it (changed
 ///   bodies allowed): a whole-file edit;
-/// - some of its top-level blocks (a function, a class): each block of the answer starts with a line that
-///   appears exactly once in the file: that block of the file is replaced (one hunk per block).
+/// - some of its top-level blocks (a function, a class, a method): each block of the answer starts with a
+///   line that appears exactly once in the file (compared as is, else without indentation, else by the name
+///   it declares, for a changed signature): that block of the file is replaced (one hunk per block), at
+///   the file's indentation;
+/// - the whole file with a new first line or a new top-level line: at least 70% of the file's non-blank
+///   lines are there in order, and the block is at least 80% as long: a whole-file edit.
 /// A block that changes nothing or does not match stays a snippet, and so does every unnamed block when
 /// two or more files are in the conversation (which one it belongs to would be a guess).
 ///
@@ -38,12 +42,36 @@ public enum SnippetResolver {
         guard let firstOld = old.first(where: { !isBlank($0) }), let firstNew = new.first(where: { !isBlank($0) }) else { return nil }
         let topLevel = old.filter { !isBlank($0) && indent($0) == 0 }
         if firstOld == firstNew, !topLevel.isEmpty, topLevel.allSatisfy(new.contains) {
-            guard trimmed(old) != trimmed(new) else { return nil }
-            var content = snippet
-            if !content.hasSuffix("\n") { content += "\n" }
-            return .wholeFile(WholeFile(path: file.path, content: Array(content.utf8)))
+            return wholeFile(snippet, old: old, new: new, path: file.path)
         }
-        // Top-level blocks of the snippet, each matched to the one place in the file where its first line is.
+        if let hunks = blockHunks(old: old, new: new, firstNew: firstNew) {
+            return hunks.isEmpty ? nil : .patch(FilePatch(oldPath: file.path, newPath: file.path, hunks: hunks))
+        }
+        // The whole file with a changed first line or an added top-level line (an import, a new function
+        // above the others): most of the file's lines are there, in order.
+        let kept = LineDiff.script(trimmed(old), trimmed(new)).reduce(0) { n, op in
+            if case .equal = op { return n + 1 } else { return n }
+        }
+        if trimmed(old).count >= 3, Double(kept) >= 0.7 * Double(trimmed(old).count),
+           Double(trimmed(new).count) >= 0.8 * Double(trimmed(old).count) {
+            return wholeFile(snippet, old: old, new: new, path: file.path)
+        }
+        return nil
+    }
+
+    private static func wholeFile(_ snippet: String, old: [String], new: [String], path: String) -> Edit.Body? {
+        guard trimmed(old) != trimmed(new) else { return nil }
+        var content = snippet
+        if !content.hasSuffix("\n") { content += "\n" }
+        return .wholeFile(WholeFile(path: path, content: Array(content.utf8)))
+    }
+
+    /// The snippet cut into top-level blocks, each matched to the one block of the file it replaces: by its
+    /// first line, else by that line without indentation (a method written without its class), else by
+    /// the name it declares (`func pop`, `def total`: a changed signature). The replacement takes the
+    /// indentation of the block it replaces. Nil when a block matches no place or several; empty when
+    /// every block equals what it replaces.
+    private static func blockHunks(old: [String], new: [String], firstNew: String) -> [Hunk]? {
         let base = indent(firstNew)
         var blocks: [[String]] = []
         for line in new {
@@ -55,23 +83,28 @@ public enum SnippetResolver {
             }
         }
         var hunks: [Hunk] = []
+        var used: Set<Int> = []
         for block in blocks {
             let head = block[0]
-            let places = old.indices.filter { old[$0] == head }
-            guard places.count == 1 else { return nil }
+            var places = old.indices.filter { old[$0] == head }
+            if places.isEmpty { places = old.indices.filter { old[$0].trimmingSpaces == head.trimmingSpaces } }
+            if places.isEmpty, let key = declaration(head) { places = old.indices.filter { declaration(old[$0]) == key } }
+            guard places.count == 1, !used.contains(places[0]) else { return nil }
             let start = places[0]
+            used.insert(start)
+            let depth = indent(old[start])
             var end = start + 1
             while end < old.count {
                 let l = old[end]
-                if !isBlank(l) && indent(l) <= indent(head) {
-                    if isClosing(l) && indent(l) == indent(head) { end += 1 }
+                if !isBlank(l) && indent(l) <= depth {
+                    if isClosing(l) && indent(l) == depth { end += 1 }
                     break
                 }
                 end += 1
             }
             var region = Array(old[start..<end])
             while let last = region.last, isBlank(last), region.count > 1 { region.removeLast() }
-            var replacement = block
+            var replacement = reindent(block, by: depth - indent(head))
             while let last = replacement.last, isBlank(last), replacement.count > 1 { replacement.removeLast() }
             if region == replacement { continue }
             let ops = LineDiff.script(region, replacement)
@@ -83,8 +116,44 @@ public enum SnippetResolver {
                 }
             }))
         }
-        guard !hunks.isEmpty else { return nil }
-        return .patch(FilePatch(oldPath: file.path, newPath: file.path, hunks: hunks))
+        return hunks
+    }
+
+    /// `func pop`, `def total`, `class Stack`: the kind and name a line declares, modifiers dropped.
+    public static func declaration(_ line: String) -> String? {
+        let modifiers: Set<String> = ["public", "private", "fileprivate", "internal", "open", "static", "final",
+                                      "override", "mutating", "nonmutating", "async", "export", "pub", "@objc",
+                                      "@discardableResult", "@MainActor", "@inlinable", "convenience", "required"]
+        let kinds: Set<String> = ["def", "func", "class", "struct", "enum", "protocol", "extension", "fn", "function",
+                                  "interface", "actor", "init", "subscript"]
+        var words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        while let w = words.first, modifiers.contains(w) || w.hasPrefix("private(") { words.removeFirst() }
+        guard let kind = words.first else { return nil }
+        if kind.hasPrefix("init(") || kind.hasPrefix("init<") || kind == "init" { return "init" + signatureLabels(line) }
+        guard kinds.contains(kind), words.count >= 2 else { return nil }
+        let name = words[1].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        return name.isEmpty ? nil : kind + " " + name
+    }
+
+    /// For initialisers, which share a name: the argument labels (`(name:count:)`).
+    private static func signatureLabels(_ line: String) -> String {
+        guard let open = line.firstIndex(of: "("), let close = line[open...].firstIndex(of: ")") else { return "" }
+        let labels = line[line.index(after: open)..<close].split(separator: ",").map {
+            $0.trimmingSpaces.prefix { $0 != ":" && $0 != " " }
+        }
+        return "(" + labels.joined(separator: ":") + ")"
+    }
+
+    private static func reindent(_ block: [String], by shift: Int) -> [String] {
+        guard shift != 0 else { return block }
+        return block.map { line in
+            if isBlank(line) { return line }
+            if shift > 0 { return String(repeating: " ", count: shift) + line }
+            var l = Substring(line)
+            var n = -shift
+            while n > 0, l.first == " " { l = l.dropFirst(); n -= 1 }
+            return String(l)
+        }
     }
 
     private static func lines(_ text: String) -> [String] {
@@ -111,7 +180,7 @@ extension Edit.Body {
     var isWholeFile: Bool { if case .wholeFile = self { return true } else { return false } }
 }
 
-extension String {
+extension StringProtocol {
     fileprivate var trimmingSpaces: String {
         var s = Substring(self)
         while let c = s.first, c.isWhitespace { s.removeFirst() }

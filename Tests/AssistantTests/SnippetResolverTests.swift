@@ -95,6 +95,37 @@ final class SnippetResolverTests: XCTestCase {
         XCTAssertEqual(named, "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n")
     }
 
+    func testAChangedSwiftSignatureIsMatchedByName() throws {
+        let file = ContextFile(path: "Stack.swift", text: """
+            struct Stack<Element> {
+                private var items: [Element] = []
+
+                mutating func pop() -> Element {
+                    return items.removeLast()
+                }
+
+                var count: Int { items.count }
+            }
+
+            """)
+        // Qwen2.5-Coder-0.5B's kind of answer: the method alone, at column 0, with its new return type.
+        let edits = SnippetResolver.edits(in: "```swift\nmutating func pop() -> Element? {\n    return items.popLast()\n}\n```\n", files: [file])
+        guard case .patch(let p) = edits.first?.body else { return XCTFail("\(edits)") }
+        XCTAssertEqual(p.hunks.count, 1)
+        XCTAssertEqual(p.hunks[0].oldLines.map(\.text), ["    mutating func pop() -> Element {", "        return items.removeLast()", "    }"])
+        XCTAssertEqual(p.hunks[0].newLines.map(\.text), ["    mutating func pop() -> Element? {", "        return items.popLast()", "    }"])
+    }
+
+    func testDeclarationNames() {
+        let cases: [(String, String?)] = [
+            ("    mutating func pop() -> Element {", "func pop"), ("def total(items, discount=0):", "def total"),
+            ("public static func make<T>(x: T) {", "func make"), ("class Stack:", "class Stack"),
+            ("async def fetch(url):", "def fetch"), ("init(name: String, count: Int) {", "init(name:count)"),
+            ("    return a + b", nil), ("let x = 1", nil), ("func", nil),
+        ]
+        for (line, expected) in cases { XCTAssertEqual(SnippetResolver.declaration(line), expected, line) }
+    }
+
     func testBraceLanguagesIncludeTheClosingBrace() throws {
         let file = ContextFile(path: "m.swift", text: "func a() -> Int {\n    1\n}\n\nfunc b() -> Int {\n    2\n}\n")
         let edits = SnippetResolver.edits(in: "```swift\nfunc b() -> Int {\n    3\n}\n```\n", files: [file])
