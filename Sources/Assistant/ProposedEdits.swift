@@ -72,13 +72,16 @@ extension ProposedEdits {
     ///   write failure), in which case nothing was written.
     @discardableResult
     public static func apply(_ text: String, root: String, files: [ContextFile] = []) throws -> ChangeSet {
-        let edits = SnippetResolver.edits(in: text, files: files).filter { edit in
+        let all = SnippetResolver.edits(in: text, files: files)
+        let edits = all.filter { edit in
             if case .snippet = edit.body { return false }
             return true
         }
         guard !edits.isEmpty else {
             let problems = EditExtractor.extract(text).problems
-            throw ApplyError(description: "the answer proposes no file edit" + (problems.first.map { " (\($0))" } ?? ""))
+            let why = problems.first ?? (all.isEmpty ? "no code block"
+                : "\(all.count) code block\(all.count == 1 ? "" : "s") that name no file and change no file in context")
+            throw ApplyError(description: "the answer proposes no file edit (\(why))")
         }
         let workspace = try Workspace(root: root)
         let changes = try workspace.apply(try workspace.patches(for: edits))

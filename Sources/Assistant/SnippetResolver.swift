@@ -23,7 +23,7 @@ public enum SnippetResolver {
     /// Every edit in `text`, with snippets resolved against `files`.
     public static func edits(in text: String, files: [ContextFile]) -> [Edit] {
         let extractor = EditExtractor.extract(text)
-        return extractor.edits.map { edit in
+        return extractor.edits.map { placeholderPathsResolved($0, files: files) }.map { edit in
             if case .wholeFile(let w) = edit.body, let file = files.first(where: { $0.path == w.path }),
                let body = resolve(String(decoding: w.content, as: UTF8.self), against: file), !body.isWholeFile {
                 return Edit(body, format: .searchReplace, line: edit.line)
@@ -33,6 +33,32 @@ public enum SnippetResolver {
                   let body = resolve(String(decoding: content, as: UTF8.self), against: files[0]) else { return edit }
             return Edit(body, format: body.isWholeFile ? .wholeFile : .searchReplace, line: edit.line)
         }
+    }
+
+    /// A path the model made up around a file in context (`/path/to/words.py`, `src/words.py` for
+    /// `words.py`) names that file: the path is not a file in context, and exactly one file in context is
+    /// a suffix of it at a `/`.
+    static func placeholderPathsResolved(_ edit: Edit, files: [ContextFile]) -> Edit {
+        func resolved(_ path: String?) -> String? {
+            guard let path, !files.contains(where: { $0.path == path }) else { return nil }
+            let matches = files.filter { path.hasSuffix("/" + $0.path) }
+            return matches.count == 1 ? matches[0].path : nil
+        }
+        var edit = edit
+        switch edit.body {
+        case .wholeFile(var w):
+            guard let p = resolved(w.path) else { return edit }
+            w.path = p
+            edit.body = .wholeFile(w)
+        case .patch(var patch):
+            guard patch.oldPath == patch.newPath, let p = resolved(patch.oldPath) else { return edit }
+            patch.oldPath = p
+            patch.newPath = p
+            edit.body = .patch(patch)
+        case .snippet:
+            break
+        }
+        return edit
     }
 
     /// The edit `snippet` makes to `file`, or nil when it is not clearly an edit of it.
