@@ -80,7 +80,8 @@ extension ProposedEdits {
         guard !edits.isEmpty else {
             let problems = EditExtractor.extract(text).problems
             let why = problems.first ?? (all.isEmpty ? "no code block"
-                : "\(all.count) code block\(all.count == 1 ? "" : "s") that name no file and change no file in context")
+                : all.count == 1 ? "1 code block, which names no file and changes no file in context"
+                : "\(all.count) code blocks, which name no file and change no file in context")
             throw ApplyError(description: "the answer proposes no file edit (\(why))")
         }
         let workspace = try Workspace(root: root)

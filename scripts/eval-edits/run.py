@@ -52,6 +52,11 @@ def run_check(scenario, directory, timeout=300):
         return False, "check timed out"
 
 
+def first_line(text):
+    """The first non-empty line of a check's output (a Swift crash's backtrace follows its message)."""
+    return next((l.strip() for l in text.splitlines() if l.strip()), "")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wafer", default=".build/release/wafer", help="the wafer binary")
@@ -125,7 +130,7 @@ def main():
         speed = f"{result['decode_tok_s']:.1f} tok/s" if result["decode_tok_s"] else "-"
         print(f"  {s['name']:28} {verdict:22} {result['generated_tokens']:4} tokens  {speed:>11}  {seconds:6.1f} s"
               + (f"  ({result['apply_error']})" if not applied and result["apply_error"] else "")
-              + (f"  ({check_out.splitlines()[-1] if check_out else ''})" if applied and not passed else ""))
+              + (f"  ({first_line(check_out)})" if applied and not passed else ""))
     score = sum(r["passed"] for r in results)
     applied = sum(r["applied"] for r in results)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
