@@ -36,12 +36,12 @@ public enum SnippetResolver {
     }
 
     /// A path the model made up around a file in context (`/path/to/words.py`, `src/words.py` for
-    /// `words.py`) names that file: the path is not a file in context, and exactly one file in context is
-    /// a suffix of it at a `/`.
+    /// `words.py`, `/path/to/palindrome.swift` for `Palindrome.swift`) names that file: the path is not a
+    /// file in context, and exactly one file in context is a suffix of it at a `/`, ignoring case.
     static func placeholderPathsResolved(_ edit: Edit, files: [ContextFile]) -> Edit {
         func resolved(_ path: String?) -> String? {
             guard let path, !files.contains(where: { $0.path == path }) else { return nil }
-            let matches = files.filter { path.hasSuffix("/" + $0.path) }
+            let matches = files.filter { path.lowercased().hasSuffix("/" + $0.path.lowercased()) }
             return matches.count == 1 ? matches[0].path : nil
         }
         var edit = edit

@@ -257,6 +257,7 @@ final class ApplyOutcome {
     /// After the answer: on stderr (stdout holds the answer or the JSON), and exit 1 when nothing applied.
     func report(json: Bool) throws {
         guard ran else { return }
+        fflush(stdout)  // the answer first, then what was applied
         if let error { throw CLIError.failed("--apply: " + error) }
         if !json {
             printError("applied: changed \(changed.count) file\(changed.count == 1 ? "" : "s") (wafer undo reverts)")

@@ -46,6 +46,7 @@ final class EditAnchoringTests: XCTestCase {
         Case(name: "heading path", answer: "# stack.py\n\n" + fence, expected: fixedFile),
         Case(name: "backticked path in a sentence", answer: "Here is the updated `stack.py`:\n" + fence, expected: fixedFile),
         Case(name: "placeholder directory around the file's name", answer: "/path/to/stack.py\n" + fence, expected: fixedFile),
+        Case(name: "placeholder directory, name in another case", answer: "/path/to/Stack.py\n" + fence, expected: fixedFile),
         Case(name: "SEARCH/REPLACE under a placeholder path",
              answer: "/path/to/your/stack.py\n```\n<<<<<<< SEARCH\n        return self.items.pop()\n=======\n        if not self.items:\n            return None\n        return self.items.pop()\n>>>>>>> REPLACE\n```\n",
              expected: fixedFile),
