@@ -57,3 +57,36 @@ public enum ProposedEdits {
         return (out, extractor.problems, appliesAll)
     }
 }
+
+extension ProposedEdits {
+    /// Why an answer's edits were not applied.
+    public struct ApplyError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Applies every file edit in `text` to the workspace at `root`, all or nothing, recorded in the journal
+    /// (so `wafer undo` reverts it). Code blocks that name no file are tied to `files` as in `describe`;
+    /// blocks that stay snippets are not edits and are skipped.
+    /// - Returns: the changes written.
+    /// - Throws: `ApplyError` when the answer holds no file edit, or a `PatchError` (conflict, unsafe path,
+    ///   write failure), in which case nothing was written.
+    @discardableResult
+    public static func apply(_ text: String, root: String, files: [ContextFile] = []) throws -> ChangeSet {
+        let all = SnippetResolver.edits(in: text, files: files)
+        let edits = all.filter { edit in
+            if case .snippet = edit.body { return false }
+            return true
+        }
+        guard !edits.isEmpty else {
+            let problems = EditExtractor.extract(text).problems
+            let why = problems.first ?? (all.isEmpty ? "no code block"
+                : all.count == 1 ? "1 code block, which names no file and changes no file in context"
+                : "\(all.count) code blocks, which name no file and change no file in context")
+            throw ApplyError(description: "the answer proposes no file edit (\(why))")
+        }
+        let workspace = try Workspace(root: root)
+        let changes = try workspace.apply(try workspace.patches(for: edits))
+        guard !changes.isEmpty else { throw ApplyError(description: "the answer's edits change nothing") }
+        return changes
+    }
+}

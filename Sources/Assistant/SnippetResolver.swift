@@ -4,12 +4,18 @@ import Patch
 ///
 /// Small models rarely write the path line the system prompt asks for: asked to fix a function in a file
 /// they were shown, they answer with a bare ```python fence holding the whole file, or just the function.
-/// Such a block becomes an edit of the file in the conversation when it is unambiguous:
+/// Such a block becomes an edit of the file in the conversation when exactly one file is in the
+/// conversation and the block clearly rewrites it:
 /// - the whole file: the block starts as the file does and keeps every top-level line of it (changed
 ///   bodies allowed): a whole-file edit;
-/// - some of its top-level blocks (a function, a class): each block of the answer starts with a line that
-///   appears exactly once in the file: that block of the file is replaced (one hunk per block).
-/// A block that changes nothing, matches no file, or matches more than one stays a snippet.
+/// - some of its top-level blocks (a function, a class, a method): each block of the answer starts with a
+///   line that appears exactly once in the file (compared as is, else without indentation, else by the name
+///   it declares, for a changed signature): that block of the file is replaced (one hunk per block), at
+///   the file's indentation;
+/// - the whole file with a new first line or a new top-level line: at least 70% of the file's non-blank
+///   lines are there in order, and the block is at least 80% as long: a whole-file edit.
+/// A block that changes nothing or does not match stays a snippet, and so does every unnamed block when
+/// two or more files are in the conversation (which one it belongs to would be a guess).
 ///
 /// The same test guards named whole-file blocks: a block under `calc.py` that holds only the function it
 /// changed would, as a whole file, delete the rest of the file; it replaces that function instead.
@@ -17,16 +23,42 @@ public enum SnippetResolver {
     /// Every edit in `text`, with snippets resolved against `files`.
     public static func edits(in text: String, files: [ContextFile]) -> [Edit] {
         let extractor = EditExtractor.extract(text)
-        return extractor.edits.map { edit in
+        return extractor.edits.map { placeholderPathsResolved($0, files: files) }.map { edit in
             if case .wholeFile(let w) = edit.body, let file = files.first(where: { $0.path == w.path }),
                let body = resolve(String(decoding: w.content, as: UTF8.self), against: file), !body.isWholeFile {
                 return Edit(body, format: .searchReplace, line: edit.line)
             }
-            guard case .snippet(_, let content) = edit.body else { return edit }
-            let candidates = files.compactMap { resolve(String(decoding: content, as: UTF8.self), against: $0) }
-            guard candidates.count == 1 else { return edit }
-            return Edit(candidates[0], format: candidates[0].isWholeFile ? .wholeFile : .searchReplace, line: edit.line)
+            // A block that names no file is anchored only when the conversation holds exactly one file.
+            guard case .snippet(_, let content) = edit.body, files.count == 1,
+                  let body = resolve(String(decoding: content, as: UTF8.self), against: files[0]) else { return edit }
+            return Edit(body, format: body.isWholeFile ? .wholeFile : .searchReplace, line: edit.line)
         }
+    }
+
+    /// A path the model made up around a file in context (`/path/to/words.py`, `src/words.py` for
+    /// `words.py`, `/path/to/palindrome.swift` for `Palindrome.swift`) names that file: the path is not a
+    /// file in context, and exactly one file in context is a suffix of it at a `/`, ignoring case.
+    static func placeholderPathsResolved(_ edit: Edit, files: [ContextFile]) -> Edit {
+        func resolved(_ path: String?) -> String? {
+            guard let path, !files.contains(where: { $0.path == path }) else { return nil }
+            let matches = files.filter { path.lowercased().hasSuffix("/" + $0.path.lowercased()) }
+            return matches.count == 1 ? matches[0].path : nil
+        }
+        var edit = edit
+        switch edit.body {
+        case .wholeFile(var w):
+            guard let p = resolved(w.path) else { return edit }
+            w.path = p
+            edit.body = .wholeFile(w)
+        case .patch(var patch):
+            guard patch.oldPath == patch.newPath, let p = resolved(patch.oldPath) else { return edit }
+            patch.oldPath = p
+            patch.newPath = p
+            edit.body = .patch(patch)
+        case .snippet:
+            break
+        }
+        return edit
     }
 
     /// The edit `snippet` makes to `file`, or nil when it is not clearly an edit of it.
@@ -36,12 +68,36 @@ public enum SnippetResolver {
         guard let firstOld = old.first(where: { !isBlank($0) }), let firstNew = new.first(where: { !isBlank($0) }) else { return nil }
         let topLevel = old.filter { !isBlank($0) && indent($0) == 0 }
         if firstOld == firstNew, !topLevel.isEmpty, topLevel.allSatisfy(new.contains) {
-            guard trimmed(old) != trimmed(new) else { return nil }
-            var content = snippet
-            if !content.hasSuffix("\n") { content += "\n" }
-            return .wholeFile(WholeFile(path: file.path, content: Array(content.utf8)))
+            return wholeFile(snippet, old: old, new: new, path: file.path)
         }
-        // Top-level blocks of the snippet, each matched to the one place in the file where its first line is.
+        if let hunks = blockHunks(old: old, new: new, firstNew: firstNew) {
+            return hunks.isEmpty ? nil : .patch(FilePatch(oldPath: file.path, newPath: file.path, hunks: hunks))
+        }
+        // The whole file with a changed first line or an added top-level line (an import, a new function
+        // above the others): most of the file's lines are there, in order.
+        let kept = LineDiff.script(trimmed(old), trimmed(new)).reduce(0) { n, op in
+            if case .equal = op { return n + 1 } else { return n }
+        }
+        if trimmed(old).count >= 3, Double(kept) >= 0.7 * Double(trimmed(old).count),
+           Double(trimmed(new).count) >= 0.8 * Double(trimmed(old).count) {
+            return wholeFile(snippet, old: old, new: new, path: file.path)
+        }
+        return nil
+    }
+
+    private static func wholeFile(_ snippet: String, old: [String], new: [String], path: String) -> Edit.Body? {
+        guard trimmed(old) != trimmed(new) else { return nil }
+        var content = snippet
+        if !content.hasSuffix("\n") { content += "\n" }
+        return .wholeFile(WholeFile(path: path, content: Array(content.utf8)))
+    }
+
+    /// The snippet cut into top-level blocks, each matched to the one block of the file it replaces: by its
+    /// first line, else by that line without indentation (a method written without its class), else by
+    /// the name it declares (`func pop`, `def total`: a changed signature). The replacement takes the
+    /// indentation of the block it replaces. Nil when a block matches no place or several; empty when
+    /// every block equals what it replaces.
+    private static func blockHunks(old: [String], new: [String], firstNew: String) -> [Hunk]? {
         let base = indent(firstNew)
         var blocks: [[String]] = []
         for line in new {
@@ -53,23 +109,28 @@ public enum SnippetResolver {
             }
         }
         var hunks: [Hunk] = []
+        var used: Set<Int> = []
         for block in blocks {
             let head = block[0]
-            let places = old.indices.filter { old[$0] == head }
-            guard places.count == 1 else { return nil }
+            var places = old.indices.filter { old[$0] == head }
+            if places.isEmpty { places = old.indices.filter { old[$0].trimmingSpaces == head.trimmingSpaces } }
+            if places.isEmpty, let key = declaration(head) { places = old.indices.filter { declaration(old[$0]) == key } }
+            guard places.count == 1, !used.contains(places[0]) else { return nil }
             let start = places[0]
+            used.insert(start)
+            let depth = indent(old[start])
             var end = start + 1
             while end < old.count {
                 let l = old[end]
-                if !isBlank(l) && indent(l) <= indent(head) {
-                    if isClosing(l) && indent(l) == indent(head) { end += 1 }
+                if !isBlank(l) && indent(l) <= depth {
+                    if isClosing(l) && indent(l) == depth { end += 1 }
                     break
                 }
                 end += 1
             }
             var region = Array(old[start..<end])
             while let last = region.last, isBlank(last), region.count > 1 { region.removeLast() }
-            var replacement = block
+            var replacement = reindent(block, by: depth - indent(head))
             while let last = replacement.last, isBlank(last), replacement.count > 1 { replacement.removeLast() }
             if region == replacement { continue }
             let ops = LineDiff.script(region, replacement)
@@ -81,8 +142,44 @@ public enum SnippetResolver {
                 }
             }))
         }
-        guard !hunks.isEmpty else { return nil }
-        return .patch(FilePatch(oldPath: file.path, newPath: file.path, hunks: hunks))
+        return hunks
+    }
+
+    /// `func pop`, `def total`, `class Stack`: the kind and name a line declares, modifiers dropped.
+    public static func declaration(_ line: String) -> String? {
+        let modifiers: Set<String> = ["public", "private", "fileprivate", "internal", "open", "static", "final",
+                                      "override", "mutating", "nonmutating", "async", "export", "pub", "@objc",
+                                      "@discardableResult", "@MainActor", "@inlinable", "convenience", "required"]
+        let kinds: Set<String> = ["def", "func", "class", "struct", "enum", "protocol", "extension", "fn", "function",
+                                  "interface", "actor", "init", "subscript"]
+        var words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        while let w = words.first, modifiers.contains(w) || w.hasPrefix("private(") { words.removeFirst() }
+        guard let kind = words.first else { return nil }
+        if kind.hasPrefix("init(") || kind.hasPrefix("init<") || kind == "init" { return "init" + signatureLabels(line) }
+        guard kinds.contains(kind), words.count >= 2 else { return nil }
+        let name = words[1].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        return name.isEmpty ? nil : kind + " " + name
+    }
+
+    /// For initialisers, which share a name: the argument labels (`(name:count:)`).
+    private static func signatureLabels(_ line: String) -> String {
+        guard let open = line.firstIndex(of: "("), let close = line[open...].firstIndex(of: ")") else { return "" }
+        let labels = line[line.index(after: open)..<close].split(separator: ",").map {
+            $0.trimmingSpaces.prefix { $0 != ":" && $0 != " " }
+        }
+        return "(" + labels.joined(separator: ":") + ")"
+    }
+
+    private static func reindent(_ block: [String], by shift: Int) -> [String] {
+        guard shift != 0 else { return block }
+        return block.map { line in
+            if isBlank(line) { return line }
+            if shift > 0 { return String(repeating: " ", count: shift) + line }
+            var l = Substring(line)
+            var n = -shift
+            while n > 0, l.first == " " { l = l.dropFirst(); n -= 1 }
+            return String(l)
+        }
     }
 
     private static func lines(_ text: String) -> [String] {
@@ -109,7 +206,7 @@ extension Edit.Body {
     var isWholeFile: Bool { if case .wholeFile = self { return true } else { return false } }
 }
 
-extension String {
+extension StringProtocol {
     fileprivate var trimmingSpaces: String {
         var s = Substring(self)
         while let c = s.first, c.isWhitespace { s.removeFirst() }

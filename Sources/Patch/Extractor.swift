@@ -4,7 +4,8 @@
 // are complete: a fenced block (closed fence), an apply_patch envelope (`*** End Patch`), a bare
 // SEARCH/REPLACE block (`>>>>>>> REPLACE`), or an unfenced unified diff (ended by a line that cannot
 // belong to it). Inside a fence, the content decides the format; a fence with no format marker
-// becomes a whole-file edit when a path is named in its info string or on the line before it.
+// becomes a whole-file edit when a path is named in its info string or on the line before it (also when
+// the path line itself sits in a bare fence just before: "```", "calc.py", "```python").
 
 /// Incremental edit extraction over streamed text.
 public struct EditExtractor: Sendable {
@@ -70,7 +71,14 @@ public struct EditExtractor: Sendable {
             if !final, start + 1 == lines.count, c.hasPrefix("--- ") {
                 break  // a `---` line may open a diff once the `+++` line arrives
             }
-            if let fence = Fence(opening: c) {
+            if let fence = Fence(opening: c), fence.info.isEmpty, !final || start + 2 < lines.count,
+               start + 2 >= lines.count || Self.isPathThenFence(lines[start + 1].content, lines[start + 2].content) {
+                // "```", "stack.py", "```python": a small model's way of naming the file. The bare fence and
+                // the path line are read as the path line of the fence that follows.
+                if start + 2 >= lines.count { break }  // wait for the two lines that decide
+                lastPathLine = (PathLine.path(in: lines[start + 1].content)!, start + 1)
+                next = start + 2
+            } else if let fence = Fence(opening: c) {
                 var close = start + 1
                 while close < lines.count, !fence.isClosing(lines[close].content) { close += 1 }
                 if close == lines.count && !final { break }
@@ -122,6 +130,12 @@ public struct EditExtractor: Sendable {
         }
         edits += found
         return found
+    }
+
+    /// A line naming a file followed by the opening of a fence with an info string.
+    private static func isPathThenFence(_ pathLine: [UInt8], _ fenceLine: [UInt8]) -> Bool {
+        guard PathLine.path(in: pathLine) != nil, let inner = Fence(opening: fenceLine) else { return false }
+        return !inner.info.isEmpty
     }
 
     private mutating func record(_ format: EditFormat, _ line: Int, _ parse: () throws -> [FilePatch]) -> [Edit] {

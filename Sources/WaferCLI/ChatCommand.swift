@@ -2,6 +2,7 @@ import ArgumentParser
 import Assistant
 import Engine
 import Foundation
+import Patch
 
 /// `wafer chat` (the default): the interactive assistant, or one prompt with `-p`.
 struct ChatCommand: AsyncParsableCommand {
@@ -25,6 +26,9 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(name: .long, help: "With -p: put this file into the prompt (repeatable; @path in the prompt does the same).")
     var file: [String] = []
 
+    @Flag(name: .long, help: "With -p: apply the answer's edits to the working tree, all or nothing (wafer undo reverts them); exit 1 when there is none or they do not apply.")
+    var apply = false
+
     @Flag(name: .long, help: "Continue a saved conversation: the one named by SESSION, else the most recent.")
     var resume = false
 
@@ -47,6 +51,8 @@ struct ChatCommand: AsyncParsableCommand {
         if resume && prompt != nil { throw ValidationError("--resume is for the interactive chat, not -p") }
         if !file.isEmpty && prompt == nil { throw ValidationError("--file goes with -p; in the chat use /add PATH or @PATH") }
         if raw && (!file.isEmpty || endpoint != nil) { throw ValidationError("--raw cannot be combined with --file or --endpoint") }
+        if apply && prompt == nil { throw ValidationError("--apply goes with -p; in the chat, review edits in the diff pane") }
+        if apply && raw { throw ValidationError("--apply cannot be combined with --raw") }
         if apiModel != nil && endpoint == nil { throw ValidationError("--api-model needs --endpoint URL") }
     }
 
@@ -128,18 +134,30 @@ struct ChatCommand: AsyncParsableCommand {
                 throw CLIError.badInput("\(error)")
             }
         }
+        // With --apply the edits are written once the answer is complete, before the JSON is printed; a
+        // failure is reported after the answer (exit 1).
+        let applying = apply
+        let applyOutcome = ApplyOutcome()
         let editFields: (String) -> [String: Any] = { output in
             let files = attached.compactMap { try? tree.read($0) }
             let edits = ProposedEdits.describe(output, root: tree.root, files: files)
             var o: [String: Any] = ["files": attached, "edits": edits.edits, "edits_apply": edits.appliesAll,
                                     "model": backend.modelName]
             if !edits.problems.isEmpty { o["edit_problems"] = edits.problems }
+            if applying {
+                applyOutcome.run { try ProposedEdits.apply(output, root: tree.root, files: files) }
+                o["applied"] = applyOutcome.error == nil
+                o["applied_files"] = applyOutcome.changed
+                if let error = applyOutcome.error { o["apply_error"] = error }
+            }
             return o
         }
         if let local = backend as? EngineChatBackend {
             let session = local.session
             try await printGeneration(session.chat(content, maxTokens: limit, sampler: options.sampler),
-                                      backend: session.transformer.backend, extra: editFields)
+                                      backend: session.transformer.backend, extra: editFields,
+                                      alwaysExtra: applying)
+            try applyOutcome.report(json: json)
             return
         }
         var output = ""
@@ -167,19 +185,22 @@ struct ChatCommand: AsyncParsableCommand {
             object["decode_tok_s"] = stats.decodeTokensPerSecond
             object.merge(editFields(output)) { _, new in new }
             print(jsonLine(object))
-        } else if !output.isEmpty && !output.hasSuffix("\n") {
-            print("")
+        } else {
+            if !output.isEmpty && !output.hasSuffix("\n") { print("") }
+            if applying { _ = editFields(output) }
         }
         switch reason {
         case .contextFull: throw CLIError.badInput(stats.message ?? "context full")
         case .error: throw CLIError.failed(stats.message ?? "generation failed")
         default: break
         }
+        try applyOutcome.report(json: json)
     }
 
-    /// Streams a generation to stdout, or prints it as one JSON object with `extra(text)` merged in.
+    /// Streams a generation to stdout, or prints it as one JSON object with `extra(text)` merged in
+    /// (`extra` also runs after streamed text when `alwaysExtra`).
     private func printGeneration(_ stream: AsyncStream<GenerationEvent>, backend: Backend,
-                                 extra: ((String) -> [String: Any])?) async throws {
+                                 extra: ((String) -> [String: Any])?, alwaysExtra: Bool = false) async throws {
         var output = ""
         for await event in stream {
             switch event {
@@ -201,8 +222,9 @@ struct ChatCommand: AsyncParsableCommand {
                     object["draft_accepted"] = stats.draftAccepted
                     if let wafer = EngineOptions.waferReport(of: backend) { object["wafer"] = wafer }
                     print(jsonLine(object))
-                } else if !output.hasSuffix("\n") {
-                    print("")
+                } else {
+                    if !output.hasSuffix("\n") { print("") }
+                    if alwaysExtra, let extra { _ = extra(output) }
                 }
                 switch reason {
                 case .contextFull: throw CLIError.badInput(stats.message ?? "context full")
@@ -211,6 +233,37 @@ struct ChatCommand: AsyncParsableCommand {
                 }
             default: break
             }
+        }
+    }
+}
+
+/// What `-p --apply` did with the answer's edits.
+final class ApplyOutcome {
+    private(set) var ran = false
+    private(set) var changed: [String] = []
+    private(set) var summary: [String] = []
+    private(set) var error: String?
+
+    func run(_ body: () throws -> ChangeSet) {
+        guard !ran else { return }
+        ran = true
+        do {
+            let changes = try body()
+            changed = changes.changes.map(\.path)
+            summary = changes.summary
+        } catch {
+            self.error = "\(error)"
+        }
+    }
+
+    /// After the answer: on stderr (stdout holds the answer or the JSON), and exit 1 when nothing applied.
+    func report(json: Bool) throws {
+        guard ran else { return }
+        fflush(stdout)  // the answer first, then what was applied
+        if let error { throw CLIError.failed("--apply: " + error) }
+        if !json {
+            printError("applied: changed \(changed.count) file\(changed.count == 1 ? "" : "s") (wafer undo reverts)")
+            for line in summary { fputs("  \(line)\n", stderr) }
         }
     }
 }

@@ -6,7 +6,7 @@ import Wafer
 
 /// Options shared by the commands that run a model.
 struct EngineOptions: ParsableArguments {
-    @Option(name: .long, help: "Model name (smollm2, gemma3, qwen-coder) or path to a GGUF file.")
+    @Option(name: .long, help: "Model name (qwen-coder, the default; smollm2; gemma3: see wafer models) or path to a GGUF file.")
     var model: String?
 
     @Option(name: .long, help: "Backend: wafer (the emulated wafer-scale accelerator) or cpu.")

@@ -7,7 +7,7 @@ import GGUF
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Describe a model file.")
 
-    @Option(name: .long, help: "Model name (smollm2, gemma3, qwen-coder) or path to a GGUF file.")
+    @Option(name: .long, help: "Model name (qwen-coder, the default; smollm2; gemma3: see wafer models) or path to a GGUF file.")
     var model: String?
 
     @Flag(name: .long, help: "Print one JSON object.")

@@ -10,7 +10,7 @@ struct WaferCommand: AsyncParsableCommand {
         commandName: "wafer",
         abstract: "A terminal coding assistant with an in-process inference engine.",
         subcommands: [ChatCommand.self, InfoCommand.self, TokenizeCommand.self, PerplexityCommand.self,
-                      BenchCommand.self, MapCommand.self, ApplyCommand.self, UndoCommand.self, RedoCommand.self],
+                      BenchCommand.self, MapCommand.self, ModelsCommand.self, ApplyCommand.self, UndoCommand.self, RedoCommand.self],
         defaultSubcommand: ChatCommand.self)
 
     /// Runs the command line and maps every failure to the design's exit codes:

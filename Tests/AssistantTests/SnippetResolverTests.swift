@@ -85,6 +85,45 @@ final class SnippetResolverTests: XCTestCase {
         let twin = ContextFile(path: "calc2.py", text: calc.text)
         let (_, edits) = try applied("```python\ndef add(a, b):\n    return a + b\n```\n", files: [calc, twin])
         guard case .snippet = edits.first?.body else { return XCTFail("ambiguous blocks stay snippets") }
+        // Two files, the block matching only one of them: still a snippet (anchoring needs exactly one file).
+        let other = ContextFile(path: "other.py", text: "x = 1\n")
+        let (unchanged, twoFiles) = try applied("```python\ndef add(a, b):\n    return a + b\n```\n", files: [calc, other])
+        XCTAssertEqual(unchanged, calc.text)
+        guard case .snippet = twoFiles.first?.body else { return XCTFail("with two files in context, unnamed blocks stay snippets") }
+        // A named block is an edit whatever the number of files.
+        let (named, _) = try applied("calc.py:\n```python\ndef add(a, b):\n    return a + b\n```\n", files: [calc, other])
+        XCTAssertEqual(named, "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n")
+    }
+
+    func testAChangedSwiftSignatureIsMatchedByName() throws {
+        let file = ContextFile(path: "Stack.swift", text: """
+            struct Stack<Element> {
+                private var items: [Element] = []
+
+                mutating func pop() -> Element {
+                    return items.removeLast()
+                }
+
+                var count: Int { items.count }
+            }
+
+            """)
+        // Qwen2.5-Coder-0.5B's kind of answer: the method alone, at column 0, with its new return type.
+        let edits = SnippetResolver.edits(in: "```swift\nmutating func pop() -> Element? {\n    return items.popLast()\n}\n```\n", files: [file])
+        guard case .patch(let p) = edits.first?.body else { return XCTFail("\(edits)") }
+        XCTAssertEqual(p.hunks.count, 1)
+        XCTAssertEqual(p.hunks[0].oldLines.map(\.text), ["    mutating func pop() -> Element {", "        return items.removeLast()", "    }"])
+        XCTAssertEqual(p.hunks[0].newLines.map(\.text), ["    mutating func pop() -> Element? {", "        return items.popLast()", "    }"])
+    }
+
+    func testDeclarationNames() {
+        let cases: [(String, String?)] = [
+            ("    mutating func pop() -> Element {", "func pop"), ("def total(items, discount=0):", "def total"),
+            ("public static func make<T>(x: T) {", "func make"), ("class Stack:", "class Stack"),
+            ("async def fetch(url):", "def fetch"), ("init(name: String, count: Int) {", "init(name:count)"),
+            ("    return a + b", nil), ("let x = 1", nil), ("func", nil),
+        ]
+        for (line, expected) in cases { XCTAssertEqual(SnippetResolver.declaration(line), expected, line) }
     }
 
     func testBraceLanguagesIncludeTheClosingBrace() throws {

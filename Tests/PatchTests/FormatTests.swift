@@ -82,6 +82,9 @@ final class FormatTests: XCTestCase {
         Case(name: "whole file, heading path", text: "### calc.py\n\n```python\n" + expected + "```\n", format: .wholeFile),
         Case(name: "whole file, backticked path", text: "Updated `calc.py`:\n```python\n" + expected + "```\n", format: .wholeFile),
         Case(name: "whole file, lang:path info", text: "```python:calc.py\n" + expected + "```\n", format: .wholeFile),
+        // Qwen2.5-Coder-0.5B: the path line inside a bare fence, then the real fence.
+        Case(name: "whole file, path in a bare fence before it", text: "```\ncalc.py\n```python\n" + expected + "```\n",
+             format: .wholeFile),
     ]
 
     func testEveryFormatAppliesTheSameChange() throws {
@@ -122,6 +125,15 @@ final class FormatTests: XCTestCase {
         let done = e.feed("```\nThat's it.\n")
         XCTAssertEqual(done.count, 1)
         XCTAssertEqual(done.first?.format, .searchReplace)
+    }
+
+    func testBareFenceWithoutAPathLineStaysAFence() {
+        // A bare fence whose first line is a path but not followed by a fence: an ordinary block.
+        let e = EditExtractor.extract("```\ncalc.py\nprint(1)\n```\n")
+        guard case .snippet(_, let content)? = e.edits.first?.body else { return XCTFail("\(e.edits)") }
+        XCTAssertEqual(String(decoding: content, as: UTF8.self), "calc.py\nprint(1)\n")
+        // A bare fence at the very end of the text.
+        XCTAssertEqual(EditExtractor.extract("```\n").edits.count, 1)
     }
 
     func testFenceWithoutPathIsASnippet() {

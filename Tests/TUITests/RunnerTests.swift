@@ -161,7 +161,7 @@ final class RunnerTests: XCTestCase {
 
 /// The real terminal driver under tmux. The child half runs inside the tmux pane (this test binary started
 /// again with `WAFER_TUI_CHILD_TRACE` set); the parent drives it with keys and reads its trace and screen.
-/// With `WAFER_E2E_BINARY` set, the parent drives that binary (`BINARY chat --trace FILE`) instead.
+/// With `WAFER_E2E_BINARY` set, the parent drives that binary (`BINARY chat --model smollm2 --trace FILE`) instead.
 final class TmuxTests: XCTestCase {
     func testChild() throws {
         guard let path = ProcessInfo.processInfo.environment["WAFER_TUI_CHILD_TRACE"] else {
@@ -184,7 +184,7 @@ final class TmuxTests: XCTestCase {
 
     func command(trace: String) -> String? {
         if let bin = ProcessInfo.processInfo.environment["WAFER_E2E_BINARY"], !bin.isEmpty {
-            return "\(shellQuote(bin)) chat --trace \(shellQuote(trace))"
+            return "\(shellQuote(bin)) chat --model smollm2 --trace \(shellQuote(trace))"
         }
         let me = CommandLine.arguments[0]
         guard me.hasSuffix(".xctest") || FileManager.default.isExecutableFile(atPath: me) else { return nil }
