@@ -92,7 +92,10 @@ def main():
     results = []
     print(f"eval-edits: {len(scenarios)} scenarios, model {args.model}, temperature 0")
     for s in scenarios:
-        with tempfile.TemporaryDirectory(prefix="wafer-eval-") as d:
+        # The coding prompt names the project directory: a fixed name keeps runs comparable.
+        with tempfile.TemporaryDirectory(prefix="wafer-eval-") as parent:
+            d = os.path.join(parent, "project")
+            os.mkdir(d)
             with open(os.path.join(d, s["path"]), "w") as f:
                 f.write(s["content"])
             cmd = [wafer, "-p", s["request"], "--file", s["path"], "--apply", "--json", "--temp", "0",
