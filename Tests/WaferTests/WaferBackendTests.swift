@@ -173,7 +173,9 @@ final class WaferBackendTests: XCTestCase {
             let worst = try compareOps(path: Self.smollm2, machine: machine, grid: grid, tokens: tokens)
             print("SmolLM2 \(grid.map { "\($0)" } ?? "searched") op-by-op NMSE: \(worst.sorted { $0.key < $1.key })")
             for (op, e) in worst {
-                XCTAssertLessThan(e, 1e-10, "\(grid.map { "\($0)" } ?? "searched") \(op): NMSE \(e)")
+                // Attention weights are rounded to F16 (as llama.cpp does); the wafer's softmax sum, reduced in its
+                // own order, can put a weight on the other side of an F16 rounding step.
+                XCTAssertLessThan(e, op == "attention" ? 1e-6 : 1e-10, "\(grid.map { "\($0)" } ?? "searched") \(op): NMSE \(e)")
                 if grid == Grid(rows: 1, columns: 1), op.hasPrefix("matmul") || op == "rms_norm" || op == "rope" || op == "gated_act" || op == "attention" {
                     XCTAssertEqual(e, 0, "\(op) on one PE is the CPU's arithmetic")
                 }
@@ -184,25 +186,34 @@ final class WaferBackendTests: XCTestCase {
     // MARK: Whole generations
 
     private func greedy(_ transformer: Transformer, _ prompt: [Int32], count: Int) throws -> [Int32] {
+        try greedyWithMargins(transformer, prompt, count: count).tokens
+    }
+
+    /// Greedy tokens and, at each step, the top-1 minus top-2 logit.
+    private func greedyWithMargins(_ transformer: Transformer, _ prompt: [Int32], count: Int) throws -> (tokens: [Int32], margins: [Float]) {
         let cache = transformer.makeCache(capacity: prompt.count + count + 1)
         let vocab = transformer.model.config.vocabularySize
         var logits = try transformer.forward(prompt, cache: cache, logits: .last)
-        var out: [Int32] = []
+        var out: [Int32] = [], margins: [Float] = []
         for _ in 0..<count {
             let t = Sampler.argmax(logits, count: vocab)
+            var second = -Float.infinity
+            for j in 0..<vocab where j != Int(t) { second = max(second, logits[j]) }
             out.append(t)
+            margins.append(logits[Int(t)] - second)
             logits = try transformer.forward([t], cache: cache, logits: .last)
         }
-        return out
+        return (out, margins)
     }
 
     /// Greedy continuations on the searched WSE-3 placement against the CPU backend. The wafer sums each
     /// line's partials in the allreduce's order, so its products differ from the CPU's in the last bits; the
-    /// CPU kernels quantize activations to 8 bits before every product, so such a difference can move a
-    /// value across a rounding boundary and SmolLM2-135M then follows another near-equal path. The CPU
-    /// backend's own kernel levels do the same to each other. So the check is: the wafer's 32 tokens are
-    /// the CPU backend's at its default kernels or at its scalar reference kernels, and on the first prompt
-    /// they are the default's.
+    /// CPU arithmetic rounds activations to 8 bits before every product and attention weights to F16 (as
+    /// llama.cpp), so such a difference can move a value across a rounding boundary and SmolLM2-135M then
+    /// follows another near-equal path. Measured: on the third prompt the paths part at a step whose CPU
+    /// margin is 0.32 (and the CPU backend parts from llama.cpp's greedy path at a margin of 0.305 on one
+    /// prompt, see LlamaCppReferenceTests). So the check is: the wafer's 32 tokens are the CPU backend's up
+    /// to a step where the CPU's top-1 minus top-2 logit is under 0.35, and on the first prompt all 32.
     func testSmolLM2GreedyTokensMatchCPU() throws {
         guard FileManager.default.fileExists(atPath: Self.smollm2) else { throw XCTSkip("run make model") }
         let model = try Model(path: Self.smollm2)
@@ -218,13 +229,11 @@ final class WaferBackendTests: XCTestCase {
             let prompt = tok.encode(template.render([ChatMessage(.user, text)], addGenerationPrompt: true),
                                     addBOS: tok.addBOS, parseSpecial: true)
             let mine = try greedy(onWafer, prompt, count: 32)
-            let cpu = try greedy(onCPU, prompt, count: 32)
-            let level = Kernels.simdLevel
-            Kernels.simdLevel = .scalar
-            let scalar = try greedy(onCPU, prompt, count: 32)
-            Kernels.simdLevel = level
-            if i == 0 { XCTAssertEqual(mine, cpu, text) }
-            XCTAssertTrue(mine == cpu || mine == scalar, "\(text): wafer \(mine), cpu \(cpu), cpu scalar \(scalar)")
+            let cpu = try greedyWithMargins(onCPU, prompt, count: 32)
+            if i == 0 { XCTAssertEqual(mine, cpu.tokens, text) }
+            if let step = (0..<min(mine.count, cpu.tokens.count)).first(where: { mine[$0] != cpu.tokens[$0] }) {
+                XCTAssertLessThan(cpu.margins[step], 0.35, "\(text): wafer \(mine), cpu \(cpu.tokens), parting at step \(step)")
+            }
         }
         XCTAssertEqual(wafer.accounting.decodeSteps, 3 * 32)
         XCTAssertEqual(wafer.accounting.batchPasses, 3)
