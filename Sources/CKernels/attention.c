@@ -57,7 +57,24 @@ static inline void transpose8(__m256 r[8]) {
 static void attention_row_avx2(const float *q, const uint16_t *keys, const uint16_t *values, long first, long last,
                                int headDim, float scale, float *scores, float *out) {
     long p = first;
-    // Scores, 8 positions per vector: lane j is position p + j, dims added in order.
+    // Scores, 8 positions per vector: lane j is position p + j, dims added in order. Four vectors at a time
+    // (32 positions) so that four addition chains run side by side.
+    for (; p + 32 <= last + 1; p += 32) {
+        __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (int i = 0; i < headDim; i += 8) {
+            __m256 r[4][8];
+            for (int g = 0; g < 4; g++) {
+                for (int j = 0; j < 8; j++)
+                    r[g][j] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(keys + (p + 8 * g + j) * headDim + i)));
+                transpose8(r[g]);
+            }
+            for (int c = 0; c < 8; c++) {
+                const __m256 qc = _mm256_set1_ps(q[i + c]);
+                for (int g = 0; g < 4; g++) s[g] = _mm256_add_ps(s[g], _mm256_mul_ps(qc, r[g][c]));
+            }
+        }
+        for (int g = 0; g < 4; g++) _mm256_storeu_ps(scores + p + 8 * g, _mm256_mul_ps(s[g], _mm256_set1_ps(scale)));
+    }
     for (; p + 8 <= last + 1; p += 8) {
         __m256 s = _mm256_setzero_ps();
         for (int i = 0; i < headDim; i += 8) {
