@@ -53,6 +53,11 @@ public final class Transformer: @unchecked Sendable {
     private let up: UnsafeMutablePointer<Float>       // (batch, ffn)
     private var logitsBuffer: UnsafeMutablePointer<Float>  // (rows, vocab)
     private var logitsRows = 1
+    // Matrices that read the same input, multiplied in one backend call, and their outputs.
+    private let qkvWeights: [[WeightMatrix]]          // per layer: wq, wk, wv
+    private let gateUpWeights: [[WeightMatrix]]       // per layer: ffnGate, ffnUp
+    private let qkvOutputs: [UnsafeMutablePointer<Float>]
+    private let gateUpOutputs: [UnsafeMutablePointer<Float>]
 
     public init(model: Model, backend: Backend, maxBatch: Int = 256) throws {
         self.model = model
@@ -70,6 +75,10 @@ public final class Transformer: @unchecked Sendable {
         gate = .allocate(capacity: maxBatch * c.feedForwardLength)
         up = .allocate(capacity: maxBatch * c.feedForwardLength)
         logitsBuffer = .allocate(capacity: c.vocabularySize)
+        qkvWeights = model.weights.layers.map { [$0.wq, $0.wk, $0.wv] }
+        gateUpWeights = model.weights.layers.map { [$0.ffnGate, $0.ffnUp] }
+        qkvOutputs = [q, k, v]
+        gateUpOutputs = [gate, up]
         try backend.prepare(weights: model.weights, config: c)
     }
 
@@ -144,9 +153,7 @@ public final class Transformer: @unchecked Sendable {
 
             // Attention: h = norm(x); q, k, v = h Wq, h Wk, h Wv (+ biases)
             layer.attnNorm.withUnsafeBufferPointer { backend.rmsNorm(x, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, h) }
-            backend.matmul(layer.wq, h, tokens: n, q)
-            backend.matmul(layer.wk, h, tokens: n, k)
-            backend.matmul(layer.wv, h, tokens: n, v)
+            backend.matmul(qkvWeights[l], h, tokens: n, qkvOutputs)   // q, k, v
             if let b = layer.bq { addBias(q, b, rows: n) }
             if let b = layer.bk { addBias(k, b, rows: n) }
             if let b = layer.bv { addBias(v, b, rows: n) }
@@ -171,8 +178,7 @@ public final class Transformer: @unchecked Sendable {
 
             // Feed-forward: x += down(act(h Wgate) * (h Wup)), h = norm(x)
             layer.ffnNorm.withUnsafeBufferPointer { backend.rmsNorm(x, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, h) }
-            backend.matmul(layer.ffnGate, h, tokens: n, gate)
-            backend.matmul(layer.ffnUp, h, tokens: n, up)
+            backend.matmul(gateUpWeights[l], h, tokens: n, gateUpOutputs)   // gate, up
             backend.gatedActivation(gate, up, count: n * c.feedForwardLength, gelu: c.architecture == .gemma3)
             backend.matmul(layer.ffnDown, gate, tokens: n, o)
             if let post = layer.ffnPostNorm {

@@ -123,6 +123,66 @@ public enum Kernels {
         }
     }
 
+    /// ys[i] (tokens, ws[i].rows) = x (tokens, cols) @ W_i^T for matrices that read the same input (Q/K/V,
+    /// gate/up). When their activations are quantized alike, x is quantized once and all their row tiles are
+    /// one parallel job; every output is computed as by the one-matrix matmul, bit for bit.
+    public static func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
+        precondition(ws.count == ys.count, "Kernels.matmul: one output per matrix")
+        guard let first = ws.first, tokens > 0 else { return }
+        let format = activationFormat(first.type)
+        guard ws.count > 1, format != nil,
+              ws.allSatisfy({ $0.cols == first.cols && activationFormat($0.type) == format && $0.rows > 0 }) else {
+            for (w, y) in zip(ws, ys) { matmul(w, x, tokens: tokens, y, pool: pool) }
+            return
+        }
+        for w in ws { check(w.type, w.cols) }
+        let cols = first.cols, units = tokens * cols / 32, unitsPerToken = cols / 32
+        let totalRows = ws.reduce(0) { $0 + $1.rows }
+        let rowsPerTask = rowTile(rows: totalRows, threads: pool.threadCount)
+        let tasks = ws.map { ($0.rows + rowsPerTask - 1) / rowsPerTask }
+        let tokenTile = 64
+        let tokenTiles = (tokens + tokenTile - 1) / tokenTile
+        pool.withScratch(bytes: tokens * cols + 8 * units + 64) { scratch in
+            let qs = scratch.assumingMemoryBound(to: Int8.self)
+            let dBase = (scratch + ((tokens * cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
+            let sBase = dBase + units
+            let type = Int32(first.type.rawValue)
+            let quantize: (Int) -> Void = { t in
+                ck_quantize_for(type, x + t * cols, cols,
+                                ck_q8(qs: qs + t * cols, d: dBase + t * unitsPerToken, s: sBase + t * unitsPerToken))
+            }
+            if tokens == 1 { quantize(0) } else { pool.run(tokens, quantize) }
+            pool.run(tasks.reduce(0, +) * tokenTiles) { task in
+                var rowTask = task / tokenTiles, m = 0
+                while rowTask >= tasks[m] { rowTask -= tasks[m]; m += 1 }
+                let w = ws[m]
+                let r0 = rowTask * rowsPerTask, t0 = (task % tokenTiles) * tokenTile
+                let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
+                ck_gemm_q8_tile(Int32(w.type.rawValue), w.row(r0), w.rowBytes, Int32(nr),
+                                qs + t0 * cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
+                                cols, Int32(nt), ys[m] + t0 * w.rows + r0, w.rows)
+            }
+        }
+    }
+
+    /// Which 8-bit activation format a weight type's dot product takes (ggml's vec_dot_type), nil for float types.
+    static func activationFormat(_ type: GGMLType) -> Int? {
+        switch type {
+        case .q4_0, .q5_0, .q8_0: return 0   // Q8_0
+        case .q4_1, .q5_1: return 1          // Q8_1
+        case .q4_K, .q5_K, .q6_K: return 2   // Q8_K
+        default: return nil
+        }
+    }
+
+    /// One query row of attention over F16 keys and values, positions first...last (see ck_attention_row).
+    /// scores needs room for last + 1 floats; out gets headDim.
+    public static func attentionRow(_ q: UnsafePointer<Float>, keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>,
+                                    first: Int, last: Int, headDim: Int, scale: Float,
+                                    scores: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
+        ck_attention_row(q, keys, values, first, last, Int32(headDim), scale, scores, out)
+    }
+
     /// dst[i] = src[i] as binary16 bits (ties to even).
     public static func toHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
         ck_f32_to_f16(src, dst, count)

@@ -136,8 +136,7 @@ struct TinyModel {
     /// x rounded to binary16: where llama.cpp (and the engine) hold a value in F16.
     private func f16(_ x: Double) -> Double { Double(halfToFloat(floatToHalf(Float(x)))) }
 
-    /// The logits in Double, with llama.cpp's F16 roundings: Q, K and V (F16 cache), the softmax weights, and
-    /// for GeGLU the GELU input and output (ggml's F16 GELU table).
+    /// The logits in Double, with llama.cpp's F16 roundings: Q, K and V (F16 cache) and the softmax weights.
     func referenceLogits(_ tokens: [Int32]) -> [[Double]] {
         let embd = matrix("token_embd.weight")
         var xs: [[Double]] = tokens.map { t in (0..<d).map { embd.at(Int(t), $0) } }
@@ -194,13 +193,9 @@ struct TinyModel {
                 let h = rmsNorm(xs[pos], p + "ffn_norm.weight")
                 let g = matvec(p + "ffn_gate.weight", h), u = matvec(p + "ffn_up.weight", h)
                 let act: [Double] = zip(g, u).map { g, u in
-                    if arch == .gemma3 {
-                        if g <= -10 { return 0 }
-                        if g >= 10 { return g * u }
-                        let x = f16(g)
-                        return f16(0.5 * x * (1 + tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))) * u
-                    }
-                    return g / (1 + exp(-g)) * u
+                    arch == .gemma3
+                        ? 0.5 * g * (1 + tanh((2 / Double.pi).squareRoot() * (g + 0.044715 * g * g * g))) * u
+                        : g / (1 + exp(-g)) * u
                 }
                 var out = matvec(p + "ffn_down.weight", act)
                 if arch == .gemma3 { out = rmsNorm(out, p + "post_ffw_norm.weight") }

@@ -207,16 +207,24 @@ final class WaferBackendTests: XCTestCase {
     // MARK: Whole generations
 
     private func greedy(_ transformer: Transformer, _ prompt: [Int32], count: Int) throws -> [Int32] {
+        try greedyWithMargins(transformer, prompt, count: count).tokens
+    }
+
+    /// Greedy tokens and, at each step, the top-1 minus top-2 logit.
+    private func greedyWithMargins(_ transformer: Transformer, _ prompt: [Int32], count: Int) throws -> (tokens: [Int32], margins: [Float]) {
         let cache = transformer.makeCache(capacity: prompt.count + count + 1)
         let vocab = transformer.model.config.vocabularySize
         var logits = try transformer.forward(prompt, cache: cache, logits: .last)
-        var out: [Int32] = []
+        var out: [Int32] = [], margins: [Float] = []
         for _ in 0..<count {
             let t = Sampler.argmax(logits, count: vocab)
+            var second = -Float.infinity
+            for j in 0..<vocab where j != Int(t) { second = max(second, logits[j]) }
             out.append(t)
+            margins.append(logits[Int(t)] - second)
             logits = try transformer.forward([t], cache: cache, logits: .last)
         }
-        return out
+        return (out, margins)
     }
 
     /// Greedy continuations on the searched WSE-3 placement (the default, CPU-order numerics) are the

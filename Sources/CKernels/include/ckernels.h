@@ -84,6 +84,11 @@ float ck_dot_f32(int type, const void *row, const float *x, long n);
 void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr,
                      const int8_t *qs, const float *d, const float *s, long n, int nt,
                      float *y, long ldy);
+/// One query row of attention over F16 keys and values (rows of headDim at keys/values + p * headDim) for
+/// positions first...last: scores (indexed by position, room up to last) and out (headDim). The arithmetic
+/// of CPUOps.attention (see attention.c); every level gives the same bits.
+void ck_attention_row(const float *q, const uint16_t *keys, const uint16_t *values, long first, long last,
+                      int headDim, float scale, float *scores, float *out);
 /// Dequantizes n elements of a row.
 void ck_dequantize(int type, const void *row, float *y, long n);
 
