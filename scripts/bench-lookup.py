@@ -6,9 +6,8 @@ file and a request to change it), checks that both answers are the same tokens, 
 and in median: decode tokens/s both ways and their ratio, drafted and accepted tokens, and on the wafer
 backend the modelled decode tokens/s both ways.
 
-Scenarios: the built-in rewrites below, or the edit evaluation's (`--scenarios DIR` pointing at a
-directory with a scenarios.py that defines SCENARIOS, dicts with name, path, content, request, as
-scripts/eval-edits/scenarios.py does).
+Scenarios: the edit evaluation's (scripts/eval-edits/scenarios.py), or `--scenarios DIR`, a directory
+with a scenarios.py that defines SCENARIOS, dicts with name, path, content and request.
 
 Usage: scripts/bench-lookup.py [--wafer .build/release/wafer] [--model qwen-coder] [--backend cpu]
                                [--scenarios scripts/eval-edits] [--only NAME] [--repeat N] [-n 400]
@@ -23,98 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-BUILTIN = [
-    dict(
-        name="stack-pop-none",
-        path="stack.py",
-        content='''class Stack:
-    """A last-in, first-out stack of items."""
-
-    def __init__(self):
-        self.items = []
-
-    def push(self, item):
-        """Puts item on top of the stack."""
-        self.items.append(item)
-
-    def pop(self):
-        """Removes and returns the top item."""
-        return self.items.pop()
-
-    def peek(self):
-        """Returns the top item without removing it."""
-        return self.items[-1]
-
-    def __len__(self):
-        return len(self.items)
-''',
-        request="Make pop return None when the stack is empty.",
-    ),
-    dict(
-        name="inventory-rename",
-        path="inventory.py",
-        content='''from dataclasses import dataclass
-
-
-@dataclass
-class Item:
-    name: str
-    price: float
-    quantity: int
-
-
-def total_value(items):
-    """The value of everything in stock."""
-    total = 0.0
-    for item in items:
-        total += item.price * item.quantity
-    return total
-
-
-def low_stock(items, threshold=5):
-    """Items with fewer than `threshold` units left."""
-    return [item for item in items if item.quantity < threshold]
-
-
-def restock(items, name, amount):
-    """Adds `amount` units to the item called `name`."""
-    for item in items:
-        if item.name == name:
-            item.quantity += amount
-            return item
-    raise KeyError(name)
-''',
-        request="Rename the function low_stock to items_running_low.",
-    ),
-    dict(
-        name="swift-clamp",
-        path="Geometry.swift",
-        content='''struct Point {
-    var x: Double
-    var y: Double
-
-    func distance(to other: Point) -> Double {
-        let dx = x - other.x
-        let dy = y - other.y
-        return (dx * dx + dy * dy).squareRoot()
-    }
-}
-
-struct Rect {
-    var origin: Point
-    var width: Double
-    var height: Double
-
-    var area: Double { width * height }
-
-    func contains(_ p: Point) -> Bool {
-        p.x >= origin.x && p.x <= origin.x + width && p.y >= origin.y && p.y <= origin.y + height
-    }
-}
-''',
-        request="Add a computed property perimeter to Rect.",
-    ),
-]
+DEFAULT_SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "eval-edits")
 
 
 def load_scenarios(directory):
@@ -146,7 +54,7 @@ def main():
     parser.add_argument("--wafer", default=".build/release/wafer")
     parser.add_argument("--model", default="qwen-coder")
     parser.add_argument("--backend", default="cpu", help="cpu or wafer")
-    parser.add_argument("--scenarios", help="a directory with scenarios.py (e.g. scripts/eval-edits)")
+    parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS, help="a directory with scenarios.py (default scripts/eval-edits)")
     parser.add_argument("--only", action="append", help="run only this scenario (repeatable)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per scenario and mode (the median is kept)")
     parser.add_argument("-n", type=int, default=400, help="the most tokens per answer")
@@ -156,7 +64,7 @@ def main():
     wafer = os.path.abspath(args.wafer)
     if not os.access(wafer, os.X_OK):
         sys.exit(f"bench-lookup: no wafer binary at {wafer} (run make build)")
-    scenarios = load_scenarios(args.scenarios) if args.scenarios else BUILTIN
+    scenarios = load_scenarios(args.scenarios)
     if args.only:
         scenarios = [s for s in scenarios if s["name"] in args.only]
         if not scenarios:

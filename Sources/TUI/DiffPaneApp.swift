@@ -40,17 +40,7 @@ private func sendConflict(_ s: inout AppState, _ text: String, _ effects: inout 
         effects.append(.queue(text))
         return
     }
-    s.transcript.append(Message(.user, text))
-    s.transcript.append(Message(.assistant, ""))
-    s.streamingIndex = s.transcript.count - 1
-    s.answerSerial += 1
-    s.answerTokens = 0
-    s.phase = .generating
-    s.lastFinish = nil
-    s.stats = ChatStats()
-    s.lastPrefillTokens = nil
-    s.lastReusedTokens = nil
-    effects.append(.send(text, origin: .conflict))
+    startTurn(&s, text, origin: .conflict, &effects)
 }
 
 /// Adds the edits of a scan that are not in the pane yet; opens the pane when something was added.

@@ -273,7 +273,8 @@ private func submit(_ s: inout AppState, _ effects: inout [Effect], queue: Bool)
     }
 }
 
-private func startTurn(_ s: inout AppState, _ text: String, origin: Effect.Origin, _ effects: inout [Effect]) {
+/// Opens a new turn: the user's message, an empty answer that streams, and the `.send` effect.
+func startTurn(_ s: inout AppState, _ text: String, origin: Effect.Origin, _ effects: inout [Effect]) {
     s.transcript.append(Message(.user, text))
     s.transcript.append(Message(.assistant, ""))
     s.streamingIndex = s.transcript.count - 1
