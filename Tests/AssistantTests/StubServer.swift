@@ -55,7 +55,14 @@ final class StubServer: @unchecked Sendable {
 
     init(handler: @escaping (Request, Connection) -> Void) throws {
         self.handler = handler
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // The listening socket lives at a high descriptor number. A descriptor closed twice elsewhere in the
+        // test process (an HTTP client's socket torn down on cancel, then closed again) hits the lowest
+        // numbers, which a socket opened just after would get: the next test's server stopped listening
+        // and its client was refused. Up here no stale close reaches it.
+        let opened = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = fcntl(opened, F_DUPFD, Int32(512 + Int.random(in: 0..<256)))
+        close(opened)
+        guard listener >= 0 else { throw NSError(domain: "stub", code: Int(errno)) }
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
@@ -76,15 +83,20 @@ final class StubServer: @unchecked Sendable {
         thread.start()
     }
 
+    /// Stops listening. The accept thread closes the socket once its accept fails, so the descriptor is not
+    /// reused by another socket while that thread may still call accept on it.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private func acceptLoop() {
         while true {
             let fd = accept(listener, nil, nil)
-            if fd < 0 { return }
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                close(listener)
+                return
+            }
             let thread = Thread { [self] in serve(fd) }
             thread.start()
         }
