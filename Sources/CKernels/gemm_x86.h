@@ -3,13 +3,19 @@
 // FN(name) gives each copy its own names.
 //
 // A weight row is walked block by block. Each block's weights are unpacked into registers once, then dotted
-// with 1..4 tokens' activations, so that prefill unpacks each weight block once per 4 tokens. Per token the
+// with 1..NTMAX tokens' activations (4 with AVX2's 16 vector registers, 8 with AVX-512's 32), so that a batch
+// unpacks each weight block once per NTMAX tokens. Integer sums may be formed in any order (they are exact);
+// only the float operations below are fixed. Per token the
 // arithmetic is ggml's AVX2 vec_dot (see ck_dot_q8_scalar, which these match bit for bit):
 //   32-element types: 8 int32 lanes of 4 products (signed weights by the sign trick |w| . sign(a, w)),
 //     acc = fma(dw * da, float(lanes), acc); Q4_1/Q5_1 add mw * sa into a scalar (fused).
 //   K-quants: scale-weighted int32 lanes over the whole super-block, then one fma with da * dw.
 
+#if CK_VNNI
+#define NTMAX 8
+#else
 #define NTMAX 4
+#endif
 
 // u8 (0..127 or so) x s8 -> 8 int32 partial sums, each over 4 adjacent bytes.
 static inline __attribute__((always_inline)) __m256i FN(dot8)(__m256i u, __m256i s) {
@@ -53,9 +59,14 @@ static inline __attribute__((always_inline)) float FN(hsum8)(__m256 v) {
     return _mm_cvtss_f32(x);
 }
 
-// int16 pairs of maddubs(u, s), then sc * (pair sums) as 8 int32 lanes: sc * (sum of 4 adjacent u*s).
-static inline __attribute__((always_inline)) __m256i FN(scaled_lanes)(__m256i u, __m256i s, __m256i sc16) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc16);
+// acc + sc * (sum of 4 adjacent u*s) in 8 int32 lanes: int16 pairs of maddubs(u, s) (|pair| < 2^15 for every
+// caller, so no saturation), times sc16 and summed in pairs; one vpdpwssd with VNNI.
+static inline __attribute__((always_inline)) __m256i FN(scaled_acc)(__m256i acc, __m256i u, __m256i s, __m256i sc16) {
+#if CK_VNNI
+    return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(u, s), sc16);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc16));
+#endif
 }
 
 // One row against NT tokens. Activations of token t: qs + t * n, d/s + t * (n / 32).
@@ -131,9 +142,8 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
                 const __m256i sc0 = _mm256_set1_epi16(sc[2 * g]), sc1 = _mm256_set1_epi16(sc[2 * g + 1]);
                 for (int t = 0; t < NT; t++) {
                     const int8_t *a = qs + t * n + 256 * b + 64 * g;
-                    sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(
-                        FN(scaled_lanes)(lo, _mm256_loadu_si256((const __m256i *)a), sc0),
-                        FN(scaled_lanes)(hi, _mm256_loadu_si256((const __m256i *)(a + 32)), sc1)));
+                    sumi[t] = FN(scaled_acc)(sumi[t], lo, _mm256_loadu_si256((const __m256i *)a), sc0);
+                    sumi[t] = FN(scaled_acc)(sumi[t], hi, _mm256_loadu_si256((const __m256i *)(a + 32)), sc1);
                 }
             }
             for (int t = 0; t < NT; t++) {
@@ -152,6 +162,8 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
     }
     case CK_Q6_K: {
         const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+        // Weights v - 32 (-32..31) by the sign trick: |v - 32| . sign(a, v - 32) = (v - 32) * a exactly, as the
+        // Q8_K activations are in -127..127; pairs stay under 2^15.
         for (long b = 0; b < units / 8; b++, w += 210) {
             const float dw = FN(half)(w + 208);
             __m256i sumi[NTMAX];
@@ -171,10 +183,10 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
                 for (int k = 0; k < 4; k++) {
                     // Lanes 0-3 hold elements 0..15 (scale sc[2k]), lanes 4-7 elements 16..31 (sc[2k+1]).
                     const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+                    const __m256i ws = _mm256_sub_epi8(v[k], k32), wabs = _mm256_sign_epi8(ws, ws);
                     for (int t = 0; t < NT; t++) {
                         const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 256 * b + 128 * h + 32 * k));
-                        const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(v[k], a), _mm256_maddubs_epi16(k32, a));
-                        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p16, scale));
+                        sumi[t] = FN(scaled_acc)(sumi[t], wabs, _mm256_sign_epi8(a, ws), scale);
                     }
                 }
             }
@@ -190,21 +202,20 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
 }
 
 // The type is a constant in each expansion, so row_q8's switch folds away.
-// Token groups of 4 outside, rows inside: one group's activations (4 x n bytes) stay in L1 while the
-// tile's rows stream past them.
+// Token groups of NTMAX outside, rows inside: one group's activations (NTMAX x n bytes) stay in L1 while the
+// tile's rows stream past them. The last tokens go in a group of 4 (with NTMAX 8), then 3, 2 or 1.
+#define ROW_GROUP(TYPE, NT) \
+    for (int r = 0; r < nr; r++) \
+        FN(row_q8)(TYPE, (const uint8_t *)w + r * rowBytes, qs + t * n, d + t * units, s + t * units, n, NT, \
+                   y + t * ldy + r, ldy)
 #define ROWS(TYPE) do { \
     int t = 0; \
-    for (; t + 4 <= nt; t += 4) \
-        for (int r = 0; r < nr; r++) \
-            FN(row_q8)(TYPE, (const uint8_t *)w + r * rowBytes, qs + t * n, d + t * units, s + t * units, n, 4, \
-                       y + t * ldy + r, ldy); \
-    for (int r = 0; r < nr; r++) { \
-        const uint8_t *row = (const uint8_t *)w + r * rowBytes; \
-        switch (nt - t) { \
-        case 3: FN(row_q8)(TYPE, row, qs + t * n, d + t * units, s + t * units, n, 3, y + t * ldy + r, ldy); break; \
-        case 2: FN(row_q8)(TYPE, row, qs + t * n, d + t * units, s + t * units, n, 2, y + t * ldy + r, ldy); break; \
-        case 1: FN(row_q8)(TYPE, row, qs + t * n, d + t * units, s + t * units, n, 1, y + t * ldy + r, ldy); break; \
-        } \
+    for (; t + NTMAX <= nt; t += NTMAX) ROW_GROUP(TYPE, NTMAX); \
+    if (NTMAX > 4 && t + 4 <= nt) { ROW_GROUP(TYPE, 4); t += 4; } \
+    switch (nt - t) { \
+    case 3: ROW_GROUP(TYPE, 3); break; \
+    case 2: ROW_GROUP(TYPE, 2); break; \
+    case 1: ROW_GROUP(TYPE, 1); break; \
     } } while (0)
 
 void FN(ck_gemm_q8)(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
@@ -222,4 +233,5 @@ void FN(ck_gemm_q8)(int type, const void *w, long rowBytes, int nr, const int8_t
     }
 }
 #undef ROWS
+#undef ROW_GROUP
 #undef NTMAX
