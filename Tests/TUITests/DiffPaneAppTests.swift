@@ -7,7 +7,7 @@ import XCTest
 
 /// The diff pane inside the app: edits found while an answer streams, every pane key through `reduce`,
 /// the slash commands, and a real apply, undo and redo through the runner on a scratch directory.
-final class DiffPaneAppTests: XCTestCase {
+final class DiffPaneAppTests: XCTestCase, ReducerScript {
     static let answer = """
         Here is the fix.
 
@@ -43,19 +43,6 @@ final class DiffPaneAppTests: XCTestCase {
     static let calcPatch = patch("--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n")
     static let notesPatch = patch("--- a/NOTES.md\n+++ b/NOTES.md\n@@ -1,2 +1,2 @@\n # Notes\n-old line\n+new line\n")
 
-    func idle() -> AppState { AppState(modelName: "m", backendName: "b", contextSize: 100) }
-
-    func run(_ s: AppState, _ events: [Event]) -> (AppState, [Effect]) {
-        var st = s
-        var all: [Effect] = []
-        for e in events {
-            let (n, eff) = reduce(st, e)
-            st = n
-            all += eff
-        }
-        return (st, all)
-    }
-    func type(_ t: String) -> [Event] { t.map { .key(.char($0)) } }
 
     /// Idle, with the two edits of `answer` in the pane (answer 1).
     func withEdits() -> AppState {

@@ -5,20 +5,7 @@ import TUI
 import XCTest
 
 /// Every key path of the design's keymap, through `reduce`.
-final class ReducerTests: XCTestCase {
-    func idle() -> AppState { AppState(modelName: "m", backendName: "b", contextSize: 100) }
-
-    func run(_ s: AppState, _ events: [Event]) -> (AppState, [Effect]) {
-        var st = s
-        var all: [Effect] = []
-        for e in events {
-            let (n, eff) = reduce(st, e)
-            st = n
-            all += eff
-        }
-        return (st, all)
-    }
-    func type(_ t: String) -> [Event] { t.map { .key(.char($0)) } }
+final class ReducerTests: XCTestCase, ReducerScript {
 
     func generating() -> AppState {
         run(idle(), type("hi") + [.key(.enter), .chat(.started(prefillTokens: 3, reusedTokens: 0)),

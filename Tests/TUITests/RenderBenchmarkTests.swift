@@ -40,17 +40,6 @@ final class RenderBenchmarkTests: XCTestCase {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    func tokens(_ text: String) -> [String] {
-        var out: [String] = []
-        var cur = ""
-        for ch in text {
-            cur.append(ch)
-            if ch == " " || ch == "\n" { out.append(cur); cur = "" }
-        }
-        if !cur.isEmpty { out.append(cur) }
-        return out
-    }
-
     func measure(width: Int, height: Int, tokensPerFrame: Int) -> (msPerFrame: Double, frames: Int) {
         var s = AppState(modelName: "SmolLM2-135M-Instruct Q4_1", backendName: "wafer wse3", contextSize: 8192,
                          width: width, height: height)
@@ -63,7 +52,7 @@ final class RenderBenchmarkTests: XCTestCase {
         }
         s = reduce(s, .key(.paste("and now a long one"))).0
         s = reduce(s, .key(.enter)).0
-        let stream = tokens(String(repeating: Self.answer, count: 12))
+        let stream = ScriptedBackend.words(String(repeating: Self.answer, count: 12))
         var previous = render(s)
         var frames = 0
         var changed = 0

@@ -33,7 +33,8 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
         self.answer = answer
     }
 
-    private func words(_ s: String) -> [String] {
+    /// Text cut after each space and newline: the pieces a scripted answer streams.
+    static func words(_ s: String) -> [String] {
         var out: [String] = []
         var cur = ""
         for ch in s {
@@ -50,7 +51,7 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
         generating = true
         sent.append(text)
         let reused = used
-        let prefill = words(text).count + 4
+        let prefill = Self.words(text).count + 4
         used += prefill
         lock.unlock()
         let answerText = answer(text)
@@ -59,7 +60,7 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
             let thread = Thread { [self] in
                 let start = Date()
                 continuation.yield(.started(prefillTokens: prefill, reusedTokens: reused))
-                var queue = words(answerText)
+                var queue = Self.words(answerText)
                 var next = 0  // an index, not removeFirst: a long answer would cost its length per token
                 var stats = ChatStats()
                 stats.promptTokens = prefill
@@ -72,10 +73,10 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
                     lock.unlock()
                     if stop { reason = .interrupted; break }
                     if let steer {
-                        let p = words(steer).count + 6
+                        let p = Self.words(steer).count + 6
                         lock.lock(); let r = used; used += p; steered.append(steer); lock.unlock()
                         continuation.yield(.steered(text: steer, prefillTokens: p, reusedTokens: r))
-                        queue = words("Steering to: \(steer). Done.")
+                        queue = Self.words("Steering to: \(steer). Done.")
                         next = 0
                         first = true
                     }
