@@ -31,10 +31,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        .target(name: "TestSupport", dependencies: ["Engine", "GGUF"], path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "Kernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "Kernels", "GGUF"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "WaferTests", dependencies: ["Wafer", "Engine", "Kernels", "GGUF", "TestSupport"]),
         .testTarget(name: "PatchTests", dependencies: ["Patch"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Terminal", "Assistant", "Patch", "Engine", "Wafer"]),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Engine", "Patch"]),

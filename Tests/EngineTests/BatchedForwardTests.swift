@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import TestSupport
 import XCTest
 
 /// A batched forward pass gives, for every row, the logits of feeding the same tokens one at a time, bit for

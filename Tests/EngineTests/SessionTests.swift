@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import TestSupport
 import XCTest
 
 /// Session mechanics on a tiny random model: prefix reuse, interrupt, steer, a full context.

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import TestSupport
 import XCTest
 
 /// The engine's forward pass against the naive reference on tiny random models of each architecture:

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import GGUF
 import Kernels
+import TestSupport
 import Wafer
 import XCTest
 

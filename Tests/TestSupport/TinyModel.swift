@@ -2,21 +2,23 @@ import Engine
 import Foundation
 import GGUF
 
-/// Tiny random models of each architecture, written with the GGUF writer (copied from EngineTests).
-struct TinyModel {
-    enum Arch: String { case llama, qwen2, gemma3 }
-    let arch: Arch
-    let d = 32, heads = 4, kvHeads = 2, ffn = 48, vocab = 260
-    var headDim: Int { arch == .gemma3 ? 16 : d / heads }
-    var layers: Int { arch == .gemma3 ? 7 : 2 }
-    let window = 4
-    let eps: Float = 1e-5
-    var ropeBase: Float { arch == .gemma3 ? 1_000_000 : 10_000 }
-    let localRopeBase: Float = 10_000
-    var tensors: [String: [Float]] = [:]
-    var shapes: [String: [Int]] = [:]  // ggml dims
+/// Tiny random models of each architecture, written with the GGUF writer: F32 tensors with random values from a
+/// seed, a byte-level BPE vocabulary and a ChatML template. EngineTests checks the engine against a naive forward
+/// pass over `tensors`; WaferTests checks the wafer backend against the CPU backend on them.
+public struct TinyModel {
+    public enum Arch: String { case llama, qwen2, gemma3 }
+    public let arch: Arch
+    public let d = 32, heads = 4, kvHeads = 2, ffn = 48, vocab = 260
+    public var headDim: Int { arch == .gemma3 ? 16 : d / heads }
+    public var layers: Int { arch == .gemma3 ? 7 : 2 }
+    public let window = 4
+    public let eps: Float = 1e-5
+    public var ropeBase: Float { arch == .gemma3 ? 1_000_000 : 10_000 }
+    public let localRopeBase: Float = 10_000
+    public var tensors: [String: [Float]] = [:]
+    public var shapes: [String: [Int]] = [:]  // ggml dims
 
-    init(_ arch: Arch, seed: UInt64 = 7) {
+    public init(_ arch: Arch, seed: UInt64 = 7) {
         self.arch = arch
         var rng = SplitMix64(seed: seed)
         func random(_ n: Int, scale: Float) -> [Float] {
@@ -54,7 +56,7 @@ struct TinyModel {
     }
 
     /// GPT-2's byte-to-character map, so that the tiny vocabulary is a valid byte-level BPE vocabulary.
-    static func byteLevelTokens() -> [String] {
+    public static func byteLevelTokens() -> [String] {
         var printable = Array(33...126) + Array(161...172) + Array(174...255)
         var chars: [Int: Int] = [:]
         for b in printable { chars[b] = b }
@@ -67,7 +69,7 @@ struct TinyModel {
         return (0..<256).map { String(UnicodeScalar(UInt32(chars[$0]!))!) }
     }
 
-    func write(to path: String) throws {
+    public func write(to path: String) throws {
         var w = GGUFWriter()
         let a = arch.rawValue
         w.set("general.architecture", .string(a))
@@ -98,11 +100,4 @@ struct TinyModel {
         for name in tensors.keys.sorted() { w.addF32(name, dims: shapes[name]!, tensors[name]!) }
         try Data(w.serialize()).write(to: URL(fileURLWithPath: path))
     }
-}
-
-
-func temporaryPath(_ name: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wafer-backend-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.appendingPathComponent(name).path
 }
