@@ -143,7 +143,7 @@ struct BytePairEncoder {
         let n = scratch.ids.count
         for i in 1 ..< max(n, 1) { scratch.push(i - 1, i, merges) }
 
-        while let bigram = scratch.heap.popMin() {
+        while let bigram = scratch.heap.pop() {
             let l = Int(bigram.left), r = Int(bigram.right)
             guard scratch.ids[l] == bigram.leftSymbol, scratch.ids[r] == bigram.rightSymbol,
                   scratch.alive[l], scratch.alive[r] else { continue }
@@ -184,7 +184,7 @@ private struct MergeScratch {
     var next: [Int32] = []
     var length: [Int32] = []
     var alive: [Bool] = []
-    var heap = BigramHeap()
+    var heap = PriorityQueue<Bigram>()
 
     mutating func reset(_ symbolIDs: [Int32]) {
         ids = symbolIDs
@@ -203,7 +203,7 @@ private struct MergeScratch {
     }
 }
 
-private struct Bigram {
+private struct Bigram: Prioritized {
     var rank: Int32
     var left: Int32
     var right: Int32
@@ -214,43 +214,6 @@ private struct Bigram {
     /// Lower rank first; at equal rank, the leftmost.
     @inline(__always) static func before(_ a: Bigram, _ b: Bigram) -> Bool {
         a.rank != b.rank ? a.rank < b.rank : a.left < b.left
-    }
-}
-
-private struct BigramHeap {
-    var items: [Bigram] = []
-
-    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-
-    mutating func push(_ item: Bigram) {
-        items.append(item)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Bigram.before(items[i], items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func popMin() -> Bigram? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            let n = items.count
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < n && Bigram.before(items[l], items[best]) { best = l }
-                if r < n && Bigram.before(items[r], items[best]) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return first
     }
 }
 

@@ -46,7 +46,7 @@ struct SentencePieceEncoder {
         var prev = (0 ..< Int32(count)).map { $0 - 1 }
         var next = (0 ..< Int32(count)).map { $0 + 1 == Int32(count) ? -1 : $0 + 1 }
 
-        var heap = ScoredBigramHeap()
+        var heap = PriorityQueue<ScoredBigram>()
         func tryAdd(_ left: Int32, _ right: Int32) {
             guard left >= 0, right >= 0 else { return }
             let lo = Int(start[Int(left)])
@@ -57,7 +57,7 @@ struct SentencePieceEncoder {
         }
         for i in 1 ..< Int32(count) { tryAdd(i - 1, i) }
 
-        while let bigram = heap.popMax() {
+        while let bigram = heap.pop() {
             let l = Int(bigram.left), r = Int(bigram.right)
             // Skip a pair one of whose symbols has changed since it was queued.
             guard length[l] > 0, length[r] > 0, length[l] + length[r] == bigram.size else { continue }
@@ -85,7 +85,7 @@ struct SentencePieceEncoder {
     }
 }
 
-private struct ScoredBigram {
+private struct ScoredBigram: Prioritized {
     var score: Float
     var left: Int32
     var right: Int32
@@ -94,40 +94,5 @@ private struct ScoredBigram {
     /// Higher score first; at equal score, the leftmost.
     @inline(__always) static func before(_ a: ScoredBigram, _ b: ScoredBigram) -> Bool {
         a.score != b.score ? a.score > b.score : a.left < b.left
-    }
-}
-
-private struct ScoredBigramHeap {
-    var items: [ScoredBigram] = []
-
-    mutating func push(_ item: ScoredBigram) {
-        items.append(item)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard ScoredBigram.before(items[i], items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func popMax() -> ScoredBigram? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            let n = items.count
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < n && ScoredBigram.before(items[l], items[best]) { best = l }
-                if r < n && ScoredBigram.before(items[r], items[best]) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return first
     }
 }
