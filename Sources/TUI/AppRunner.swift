@@ -74,6 +74,8 @@ public final class AppRunner {
     public private(set) var renderSeconds = 0.0
     /// CPU time of the loop's thread: in `render` plus `draw`, and in all (keys, reduce, effects, trace).
     public private(set) var renderCPUSeconds = 0.0
+    /// The part of `renderCPUSeconds` spent in `draw` (the terminal driver and ncurses).
+    public private(set) var drawCPUSeconds = 0.0
     /// The last frame handed to the terminal.
     public private(set) var lastFrame: ScreenBuffer?
     public private(set) var loopCPUSeconds = 0.0
@@ -128,7 +130,9 @@ public final class AppRunner {
                 let c0 = threadCPUSeconds()
                 // The terminal sends only the cells that changed (nothing for an identical frame).
                 let frame = render(state, width: terminal.width, height: terminal.height)
+                let c1 = threadCPUSeconds()
                 terminal.draw(frame)
+                drawCPUSeconds += threadCPUSeconds() - c1
                 lastFrame = frame
                 framesDrawn += 1
                 renderSeconds += TraceWriter.now() - t0
@@ -167,6 +171,7 @@ public final class AppRunner {
         trace?.write("exit", [("reason", .string(quitReason ?? "")), ("frames", .int(framesDrawn)),
                               ("render_ms", .double(renderSeconds * 1000)),
                               ("render_cpu_ms", .double(renderCPUSeconds * 1000)),
+                              ("draw_cpu_ms", .double(drawCPUSeconds * 1000)),
                               ("loop_cpu_ms", .double(loopCPUSeconds * 1000)),
                               ("seconds", .double(TraceWriter.now() - wallStart))])
         return quitReason ?? ""
@@ -246,6 +251,7 @@ public final class AppRunner {
     /// two events is what the UI cost between them.
     private func cpuSoFar() -> [(String, TraceWriter.Value)] {
         [("frames", .int(framesDrawn)), ("render_cpu_ms", .double(renderCPUSeconds * 1000)),
+         ("draw_cpu_ms", .double(drawCPUSeconds * 1000)),
          ("loop_cpu_ms", .double((threadCPUSeconds() - loopStartCPU) * 1000))]
     }
 

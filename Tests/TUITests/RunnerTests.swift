@@ -298,10 +298,11 @@ final class TmuxTests: XCTestCase {
         let streaming = halted.t - first.t
         let frames = (halted["frames"] as? Int ?? 0) - (first["frames"] as? Int ?? 0)
         print(String(format: "streaming cost: %d tokens in %.2f s (%.0f tok/s), %d frames (%.0f a second); "
-                     + "render+draw %.2f%% of one core, whole UI loop %.2f%% (%.3f ms render+draw per frame); "
+                     + "render+draw %.2f%% of one core (draw %.2f%%), whole UI loop %.2f%% (%.3f ms render+draw per frame); "
                      + "whole run: %.0f ms render+draw, %.0f ms loop in %.2f s",
                      tokens, streaming, Double(tokens) / streaming, frames, Double(frames) / streaming,
-                     100 * delta("render_cpu_ms") / 1000 / streaming, 100 * delta("loop_cpu_ms") / 1000 / streaming,
+                     100 * delta("render_cpu_ms") / 1000 / streaming, 100 * delta("draw_cpu_ms") / 1000 / streaming,
+                     100 * delta("loop_cpu_ms") / 1000 / streaming,
                      delta("render_cpu_ms") / Double(max(1, frames)),
                      exit["render_cpu_ms"] as? Double ?? 0, exit["loop_cpu_ms"] as? Double ?? 0,
                      exit["seconds"] as? Double ?? 0))
