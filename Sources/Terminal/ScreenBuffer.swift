@@ -169,6 +169,14 @@ public struct ScreenBuffer: Equatable, Sendable {
         get { cells[y * width + x] }
     }
 
+    /// Same size, cursor and cells (compared as bytes).
+    public static func == (a: ScreenBuffer, b: ScreenBuffer) -> Bool {
+        guard a.width == b.width, a.height == b.height, a.cursor == b.cursor else { return false }
+        return a.cells.withUnsafeBytes { p in
+            b.cells.withUnsafeBytes { q in p.count == q.count && (p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0) }
+        }
+    }
+
     public func contains(x: Int, y: Int) -> Bool { x >= 0 && y >= 0 && x < width && y < height }
 
     /// Writes one character at (x, y), clipped to `x < limit`; returns the column after it. Wide characters that
@@ -197,35 +205,58 @@ public struct ScreenBuffer: Equatable, Sendable {
     @discardableResult
     public mutating func put(_ text: String, x: Int, y: Int, style: Style, limit: Int? = nil) -> Int {
         let end = min(limit ?? width, width)
-        let rowVisible = y >= 0 && y < height
         var cx = x
-        // ASCII, byte by byte: a byte is a whole character when the next one is ASCII too (CR LF aside, no two
-        // ASCII bytes join into one character). From the first byte that may join what follows, by characters.
-        let utf8 = text.utf8
-        var i = utf8.startIndex
-        while i != utf8.endIndex {
-            let b = utf8[i]
-            let next = utf8.index(after: i)
-            let following: UInt8 = next == utf8.endIndex ? 0 : utf8[next]
-            if b >= 0x80 || following >= 0x80 { break }
-            if b == 0x0A { return cx }
-            if b == 0x0D && following == 0x0A {  // "\r\n" is one character of width 0: dropped
-                i = utf8.index(after: next)
-                continue
-            }
-            let code = b == 0x09 ? UInt32(0x20) : UInt32(b)
-            if code >= 0x20 && code != 0x7F {
-                if rowVisible && cx >= 0 && cx < end { setCell(cx, y, Cell(code: code, width: 1, style: style)) }
-                cx += 1
-            }
-            i = next
+        var consumed = 0
+        var ended = false
+        // ASCII straight from the string's bytes when they are contiguous (native strings).
+        let direct: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            (consumed, cx, ended) = putASCII(bytes, x: x, y: y, style: style, end: end)
         }
-        guard i != utf8.endIndex else { return cx }
-        for ch in text[i...] {
+        if direct == nil {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { (consumed, cx, ended) = putASCII($0, x: x, y: y, style: style, end: end) }
+        }
+        guard !ended, consumed < text.utf8.count else { return cx }
+        // The rest by characters.
+        for ch in text[text.utf8.index(text.utf8.startIndex, offsetBy: consumed)...] {
             if ch == "\n" { break }
             cx = put(ch == "\t" ? " " : ch, x: cx, y: y, style: style, limit: limit)
         }
         return cx
+    }
+
+    /// Writes the leading ASCII of a string, byte by byte: a byte is a whole character when the next one is
+    /// ASCII too (CR LF aside, no two ASCII bytes join into one character). Stops before the first byte that
+    /// may join what follows, or at a newline (`ended`). Returns the bytes used and the column after them.
+    private mutating func putASCII(_ bytes: UnsafeBufferPointer<UInt8>, x: Int, y: Int, style: Style,
+                                   end: Int) -> (consumed: Int, column: Int, ended: Bool) {
+        let rowVisible = y >= 0 && y < height
+        let w = width
+        var cx = x
+        var i = 0
+        var ended = false
+        let n = bytes.count
+        cells.withUnsafeMutableBufferPointer { c in
+            while i < n {
+                let b = bytes[i]
+                let following: UInt8 = i + 1 < n ? bytes[i + 1] : 0
+                if b >= 0x80 || following >= 0x80 { break }
+                if b == 0x0A { ended = true; break }
+                if b == 0x0D && following == 0x0A {  // "\r\n" is one character of width 0: dropped
+                    i += 2
+                    continue
+                }
+                let code = b == 0x09 ? UInt32(0x20) : UInt32(b)
+                if code >= 0x20 && code != 0x7F {
+                    if rowVisible && cx >= 0 && cx < end {
+                        Self.setCell(c, width: w, cx, y, Cell(code: code, width: 1, style: style))
+                    }
+                    cx += 1
+                }
+                i += 1
+            }
+        }
+        return (i, cx, ended)
     }
 
     public mutating func fill(_ rect: Rect, _ ch: Character = " ", style: Style = .normal) {
@@ -240,13 +271,18 @@ public struct ScreenBuffer: Equatable, Sendable {
 
     /// Sets a cell, repairing any wide character it cuts in half.
     private mutating func setCell(_ x: Int, _ y: Int, _ cell: Cell) {
+        let w = width
+        cells.withUnsafeMutableBufferPointer { Self.setCell($0, width: w, x, y, cell) }
+    }
+
+    private static func setCell(_ cells: UnsafeMutableBufferPointer<Cell>, width: Int, _ x: Int, _ y: Int, _ cell: Cell) {
         let i = y * width + x
         let old = cells[i]
         if old.width == 2 && cell.width != 0 && x + 1 < width {
-            cells[i + 1] = Cell(" ", width: 1, style: cells[i + 1].style)
+            cells[i + 1] = Cell(code: 0x20, width: 1, style: cells[i + 1].style)
         }
         if old.width == 0 && x > 0 && cells[i - 1].width == 2 {
-            cells[i - 1] = Cell(" ", width: 1, style: cells[i - 1].style)
+            cells[i - 1] = Cell(code: 0x20, width: 1, style: cells[i - 1].style)
         }
         cells[i] = cell
     }
