@@ -350,7 +350,7 @@ public struct ScreenBuffer: Equatable, Sendable {
         for k in 1...min(maxShift, height - 1) {
             var y = 0
             while y < height - k {
-                guard !rowIsBlank(y), row(y, equals: previous, row: y + k), !row(y, equals: previous, row: y) else {
+                guard row(y, equals: previous, row: y + k), !row(y, equals: previous, row: y), !rowIsBlank(y) else {
                     y += 1
                     continue
                 }

@@ -54,6 +54,9 @@ public final class TerminalDriver {
         keypad(wafer_stdscr(), true)
         idlok(wafer_stdscr(), true)  // let refresh scroll the terminal instead of rewriting rows
         nodelay(wafer_stdscr(), true)
+        // No look for typed-ahead input during each refresh (a poll per refresh): the loop reads keys itself
+        // between frames, and a refresh cut short would only be finished by the next one.
+        typeahead(-1)
         wafer_set_escdelay(options.escapeDelayMs)
         wafer_define_paste_keys()
         pasteStartCode = wafer_key_max() + 1
