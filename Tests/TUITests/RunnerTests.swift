@@ -266,7 +266,8 @@ final class TmuxTests: XCTestCase {
 
     /// The loop's CPU in render plus draw (and in all) while a markdown answer with code streams at about
     /// 1000 tokens/s for five seconds in a 120 x 40 tmux pane, as a share of one core: CPU between the first
-    /// token and the halt over the time between them. A measurement, not a check:
+    /// token and the halt over the time between them; three answers, the median reported. A measurement, not
+    /// a check:
     /// `WAFER_PERF=1 swift test -c release --filter TUITests.TmuxTests/testStreamingCostInTmux`.
     func testStreamingCostInTmux() throws {
         guard ProcessInfo.processInfo.environment["WAFER_PERF"] == "1" else {
@@ -281,31 +282,44 @@ final class TmuxTests: XCTestCase {
                                                  "WAFER_TUI_CHILD_MARKDOWN": "1"])
         let trace = TraceFile(path: path)
         trace.wait(timeout: 30, "ready") { $0.contains { $0.name == "ready" } }
-        tmux.type("go")
-        tmux.keys("Enter")
-        trace.wait(timeout: 10, "tokens") { $0.contains { $0.name == "first_token" } }
-        Thread.sleep(forTimeInterval: 5)
-        tmux.keys("Escape")
-        trace.wait(timeout: 10, "halted") { $0.contains { $0.name == "halted" } }
+        // Three answers, one after the other in the same conversation: each streams for five seconds and is
+        // interrupted; the median of the three is the figure.
+        let runs = 3
+        for run in 1...runs {
+            tmux.type("go")
+            tmux.keys("Enter")
+            trace.wait(timeout: 10, "tokens") { $0.filter { $0.name == "first_token" }.count >= run }
+            Thread.sleep(forTimeInterval: 5)
+            tmux.keys("Escape")
+            trace.wait(timeout: 10, "halted") { $0.filter { $0.name == "halted" }.count >= run }
+        }
         tmux.keys("C-d")
         let ev = trace.wait(timeout: 10, "exit") { $0.contains { $0.name == "exit" } }
         let exit = ev.last { $0.name == "exit" }!
-        let first = ev.first { $0.name == "first_token" }!, halted = ev.first { $0.name == "halted" }!
-        let tokens = ev.filter { $0.name == "token" }.count
-        // Only what the loop spent between the first token and the halt, over that time: the events carry the
-        // loop thread's CPU clock (render plus draw, and all of the loop) and the frame count at that moment.
-        func delta(_ field: String) -> Double { (halted[field] as? Double ?? 0) - (first[field] as? Double ?? 0) }
-        let streaming = halted.t - first.t
-        let frames = (halted["frames"] as? Int ?? 0) - (first["frames"] as? Int ?? 0)
-        print(String(format: "streaming cost: %d tokens in %.2f s (%.0f tok/s), %d frames (%.0f a second); "
-                     + "render+draw %.2f%% of one core (draw %.2f%%), whole UI loop %.2f%% (%.3f ms render+draw per frame); "
-                     + "whole run: %.0f ms render+draw, %.0f ms loop in %.2f s",
-                     tokens, streaming, Double(tokens) / streaming, frames, Double(frames) / streaming,
-                     100 * delta("render_cpu_ms") / 1000 / streaming, 100 * delta("draw_cpu_ms") / 1000 / streaming,
-                     100 * delta("loop_cpu_ms") / 1000 / streaming,
-                     delta("render_cpu_ms") / Double(max(1, frames)),
-                     exit["render_cpu_ms"] as? Double ?? 0, exit["loop_cpu_ms"] as? Double ?? 0,
-                     exit["seconds"] as? Double ?? 0))
-        XCTAssertGreaterThan(tokens, 100)
+        var shares: [Double] = []
+        for run in 0..<runs {
+            let firstIndex = ev.indices.filter { ev[$0].name == "first_token" }[run]
+            let haltIndex = ev.indices.filter { ev[$0].name == "halted" }[run]
+            let first = ev[firstIndex], halted = ev[haltIndex]
+            let tokens = ev[firstIndex...haltIndex].filter { $0.name == "token" }.count
+            // Only what the loop spent between the first token and the halt, over that time: the events carry
+            // the loop thread's CPU clock (render plus draw, and all of the loop) and the frame count then.
+            func delta(_ field: String) -> Double { (halted[field] as? Double ?? 0) - (first[field] as? Double ?? 0) }
+            let streaming = halted.t - first.t
+            let frames = (halted["frames"] as? Int ?? 0) - (first["frames"] as? Int ?? 0)
+            let share = 100 * delta("render_cpu_ms") / 1000 / streaming
+            shares.append(share)
+            print(String(format: "streaming cost, run %d: %d tokens in %.2f s (%.0f tok/s), %d frames (%.0f a second); "
+                         + "render+draw %.2f%% of one core (draw %.2f%%), whole UI loop %.2f%% "
+                         + "(%.3f ms render+draw per frame)",
+                         run + 1, tokens, streaming, Double(tokens) / streaming, frames, Double(frames) / streaming,
+                         share, 100 * delta("draw_cpu_ms") / 1000 / streaming, 100 * delta("loop_cpu_ms") / 1000 / streaming,
+                         delta("render_cpu_ms") / Double(max(1, frames))))
+            XCTAssertGreaterThan(tokens, 100)
+        }
+        print(String(format: "streaming cost: render+draw %.2f%% of one core (median of %d runs); whole program: "
+                     + "%.0f ms render+draw, %.0f ms loop in %.2f s",
+                     shares.sorted()[runs / 2], runs, exit["render_cpu_ms"] as? Double ?? 0,
+                     exit["loop_cpu_ms"] as? Double ?? 0, exit["seconds"] as? Double ?? 0))
     }
 }
