@@ -264,6 +264,57 @@ final class TmuxTests: XCTestCase {
         XCTAssertEqual(rows(screen), rows(frame))
     }
 
+    /// Keys typed before the program is ready, a terminal without colours (`TERM=vt100`), an answer with CJK and
+    /// emoji streaming fast, and a resize storm through 10 x 3 and huge sizes: the typed keys reach the input, the
+    /// program does not fall over, and the screen ends up exactly as the last frame rendered.
+    func testKeysBeforeReadyResizeStormAndATerminalWithoutColours() throws {
+        guard TmuxSession.isAvailable else { throw XCTSkip("tmux is not installed") }
+        let path = temporaryPath("tmux-storm.jsonl"), framePath = temporaryPath("tmux-storm-frame.txt")
+        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: framePath) }
+        let me = CommandLine.arguments[0]
+        let tmux = try TmuxSession(command: "\(shellQuote(me)) TUITests.TmuxTests/testChild", width: 100, height: 30,
+                                   environment: ["WAFER_TUI_CHILD_TRACE": path, "WAFER_TUI_CHILD_TOKEN_DELAY": "0.001",
+                                                 "WAFER_TUI_CHILD_MARKDOWN": "1", "WAFER_TUI_CHILD_FRAME": framePath,
+                                                 "TERM": "vt100"])
+        tmux.type("early")  // before the terminal is set up
+        let trace = TraceFile(path: path)
+        trace.wait(timeout: 30, "ready") { $0.contains { $0.name == "ready" } }
+        XCTAssertTrue(tmux.waitForScreen { $0.contains("› early") }.contains("› early"), tmux.capture())
+        tmux.keys("Enter")
+        trace.wait(timeout: 10, "tokens") { $0.filter { $0.name == "token" }.count > 200 }
+        let sizes = [(10, 3), (300, 100), (37, 11), (10, 3), (120, 40), (11, 4), (250, 80), (10, 3), (64, 20)]
+        for (i, (w, h)) in (sizes + sizes).enumerated() {
+            tmux.resize(w, h)
+            if i % 3 == 0 { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        tmux.resize(100, 30)
+        trace.wait(timeout: 10, "resizes") { ev in
+            ev.contains { $0["key"] as? String == "resize" && $0["width"] as? Int == 100 && $0["height"] as? Int == 30 }
+        }
+        tmux.keys("Escape")
+        trace.wait(timeout: 10, "halted") { $0.contains { $0.name == "halted" } }
+        _ = tmux.waitForScreen { $0.contains("■ interrupted") }
+        Thread.sleep(forTimeInterval: 0.3)
+        let screen = tmux.capture()
+        tmux.keys("C-d")
+        trace.wait(timeout: 10, "exit") { $0.contains { $0.name == "exit" } }
+        _ = tmux.waitForScreen { _ in FileManager.default.fileExists(atPath: framePath) }
+        let frame = try String(contentsOfFile: framePath, encoding: .utf8)
+        func rows(_ s: String) -> [String] {
+            var r = s.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+                var t = String(line)
+                while t.last == " " { t.removeLast() }
+                return t
+            }
+            while r.last == "" { r.removeLast() }
+            return r
+        }
+        XCTAssertEqual(rows(screen), rows(frame))
+        XCTAssertTrue(frame.contains("■ interrupted") && frame.contains("空行") && frame.contains("🚀"), frame)
+        _ = tmux.waitForScreen { _ in tmux.isDead }
+        XCTAssertTrue(tmux.isDead, "the program did not exit")
+    }
+
     /// The loop's CPU in render plus draw (and in all) while a markdown answer with code streams at about
     /// 1000 tokens/s for five seconds in a 120 x 40 tmux pane, as a share of one core: CPU between the first
     /// token and the halt over the time between them; three answers, the median reported. A measurement, not
