@@ -43,6 +43,15 @@ static inline int wafer_put_cell(int y, int x, const wchar_t *chars, attr_t attr
     return mvadd_wch(y, x, &cell);
 }
 
+/// Writes a run of single-column or wide characters (no combining marks) from (y, x) in one style.
+static inline int wafer_put_run(int y, int x, const wchar_t *chars, int n, attr_t attrs, short pair) {
+    wattr_set(stdscr, attrs, pair, NULL);
+    return mvwaddnwstr(stdscr, y, x, chars, n);
+}
+
+/// Back to plain attributes after drawing runs.
+static inline void wafer_reset_attributes(void) { wattr_set(stdscr, A_NORMAL, 0, NULL); }
+
 /// Reads one wide character or key code: returns OK, KEY_CODE_YES or ERR.
 static inline int wafer_get_wch(wint_t *out) { return get_wch(out); }
 

@@ -74,9 +74,13 @@ public final class AppRunner {
     public private(set) var renderSeconds = 0.0
     /// CPU time of the loop's thread: in `render` plus `draw`, and in all (keys, reduce, effects, trace).
     public private(set) var renderCPUSeconds = 0.0
+    /// The part of `renderCPUSeconds` spent in `draw` (the terminal driver and ncurses).
+    public private(set) var drawCPUSeconds = 0.0
     /// The last frame handed to the terminal.
     public private(set) var lastFrame: ScreenBuffer?
     public private(set) var loopCPUSeconds = 0.0
+    /// The loop thread's CPU clock when `run` started.
+    private var loopStartCPU = 0.0
 
     private let inbox = Inbox()
     private var quitReason: String?
@@ -116,7 +120,7 @@ public final class AppRunner {
         var nextFrameAt = 0.0
         let frameInterval = 1.0 / maxFramesPerSecond
         var announced = false
-        let loopStart = threadCPUSeconds()
+        loopStartCPU = threadCPUSeconds()
         let wallStart = TraceWriter.now()
 
         while quitReason == nil {
@@ -126,7 +130,9 @@ public final class AppRunner {
                 let c0 = threadCPUSeconds()
                 // The terminal sends only the cells that changed (nothing for an identical frame).
                 let frame = render(state, width: terminal.width, height: terminal.height)
+                let c1 = threadCPUSeconds()
                 terminal.draw(frame)
+                drawCPUSeconds += threadCPUSeconds() - c1
                 lastFrame = frame
                 framesDrawn += 1
                 renderSeconds += TraceWriter.now() - t0
@@ -161,10 +167,11 @@ public final class AppRunner {
             }
         }
         if state.isGenerating { backend.interrupt() }
-        loopCPUSeconds = threadCPUSeconds() - loopStart
+        loopCPUSeconds = threadCPUSeconds() - loopStartCPU
         trace?.write("exit", [("reason", .string(quitReason ?? "")), ("frames", .int(framesDrawn)),
                               ("render_ms", .double(renderSeconds * 1000)),
                               ("render_cpu_ms", .double(renderCPUSeconds * 1000)),
+                              ("draw_cpu_ms", .double(drawCPUSeconds * 1000)),
                               ("loop_cpu_ms", .double(loopCPUSeconds * 1000)),
                               ("seconds", .double(TraceWriter.now() - wallStart))])
         return quitReason ?? ""
@@ -227,7 +234,7 @@ public final class AppRunner {
         case .started(let p, let r):
             trace.write("turn_start", [("prefill_tokens", .int(p)), ("reused_tokens", .int(r))])
         case .firstToken(let ms):
-            trace.write("first_token", [("ttft_ms", .double(ms))])
+            trace.write("first_token", [("ttft_ms", .double(ms))] + cpuSoFar())
         case .text(let t):
             trace.write("token", [("text", .string(t))])
         case .steered(let text, let p, let r):
@@ -235,8 +242,17 @@ public final class AppRunner {
         case .stats:
             break
         case .finished(let reason, let st):
-            trace.write("halted", [("reason", .string(reason.rawValue)), ("generated_tokens", .int(st.generatedTokens))])
+            trace.write("halted", [("reason", .string(reason.rawValue)), ("generated_tokens", .int(st.generatedTokens))]
+                        + cpuSoFar())
         }
+    }
+
+    /// Frames so far and the loop thread's CPU so far, in render plus draw and in all: the difference between
+    /// two events is what the UI cost between them.
+    private func cpuSoFar() -> [(String, TraceWriter.Value)] {
+        [("frames", .int(framesDrawn)), ("render_cpu_ms", .double(renderCPUSeconds * 1000)),
+         ("draw_cpu_ms", .double(drawCPUSeconds * 1000)),
+         ("loop_cpu_ms", .double((threadCPUSeconds() - loopStartCPU) * 1000))]
     }
 
     private func installSignalHandlers() {

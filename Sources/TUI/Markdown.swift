@@ -10,7 +10,7 @@ public enum Markdown {
         return render(lines: lines, width: width, maxRows: Int.max)
     }
 
-    enum Kind: Equatable, Sendable {
+    enum Kind: Hashable, Sendable {
         case text, fence, code(String), diff
     }
 
@@ -75,19 +75,19 @@ public enum Markdown {
             case .fence:
                 rows = [[Span(line, Style(.dim))]]
             case .diff:
-                rows = LineCache.shared.rows(line, kind: "diff", width: width) {
+                rows = LineCache.shared.rows(line, kind: .diff, width: width) {
                     wrap(diffLine(line), width: width, first: [Span("  ", Style(.code))],
                          continuation: [Span("  ", Style(.code))], words: false)
                 }
             case .code(let lang):
-                rows = LineCache.shared.rows(line, kind: "code:" + lang, width: width) {
+                rows = LineCache.shared.rows(line, kind: .code(lang), width: width) {
                     wrap(Highlighter.highlight(line, language: lang), width: width, first: [Span("  ", Style(.code))],
                          continuation: [Span("  ", Style(.code))], words: false)
                 }
             case .text:
                 // The last line is usually the one still growing: not worth remembering.
                 rows = i == lines.count - 1 ? block(line, width: width)
-                    : LineCache.shared.rows(line, kind: "", width: width) { block(line, width: width) }
+                    : LineCache.shared.rows(line, kind: .text, width: width) { block(line, width: width) }
             }
             chunks.append(rows)
             count += rows.count
@@ -339,12 +339,12 @@ public enum Highlighter {
 /// costs only its new text per frame. A pure memo: the result depends on the key alone.
 final class LineCache: @unchecked Sendable {
     static let shared = LineCache()
-    private struct Key: Hashable { let text: String; let kind: String; let width: Int }
+    private struct Key: Hashable { let text: String; let kind: Markdown.Kind; let width: Int }
     private let lock = NSLock()
     private var rows: [Key: [StyledLine]] = [:]
     private let limit = 50_000
 
-    func rows(_ text: String, kind: String, width: Int, _ make: () -> [StyledLine]) -> [StyledLine] {
+    func rows(_ text: String, kind: Markdown.Kind, width: Int, _ make: () -> [StyledLine]) -> [StyledLine] {
         let key = Key(text: text, kind: kind, width: width)
         lock.lock()
         if let r = rows[key] { lock.unlock(); return r }

@@ -202,7 +202,7 @@ func layoutInput(_ s: AppState, width: Int) -> (rows: [StyledLine], cursorRow: I
 }
 
 private func drawSeparator(_ buf: inout ScreenBuffer, _ s: AppState, y: Int) {
-    buf.put(String(repeating: "─", count: buf.width), x: 0, y: y, style: Style(.border))
+    buf.fill(Rect(x: 0, y: y, width: buf.width, height: 1), "─", style: Style(.border))
     var x = 1
     if let hint = s.hint {
         x = buf.put(" \(hint) ", x: x, y: y, style: Style(.notice, .bold))

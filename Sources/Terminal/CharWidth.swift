@@ -16,8 +16,22 @@ public enum CharWidth {
     }
 
     /// Sum of the widths of a string's characters.
-    public static func of(_ s: Substring) -> Int { s.reduce(0) { $0 + of($1) } }
-    public static func of(_ s: String) -> Int { s.reduce(0) { $0 + of($1) } }
+    public static func of(_ s: Substring) -> Int { asciiWidth(s.utf8) ?? s.reduce(0) { $0 + of($1) } }
+    public static func of(_ s: String) -> Int { asciiWidth(s.utf8) ?? s.reduce(0) { $0 + of($1) } }
+
+    /// The width of ASCII text from its bytes (printable ones take a column, controls none); nil when the
+    /// text is not all ASCII.
+    private static func asciiWidth<U: Collection>(_ utf8: U) -> Int? where U.Element == UInt8 {
+        let fast: Int?? = utf8.withContiguousStorageIfAvailable { bytes in
+            var n = 0
+            for b in bytes {
+                if b >= 0x80 { return nil }
+                if b >= 0x20 && b != 0x7F { n += 1 }
+            }
+            return n
+        }
+        return fast ?? nil
+    }
 
     private static func isZeroWidth(_ v: UInt32) -> Bool {
         (v >= 0x0300 && v <= 0x036F) || v == 0x200B || v == 0x200C || v == 0x200D || v == 0x2060

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What a cell means, not which colour it is: the driver maps roles to colour pairs (or to plain attributes when
 /// the terminal has no colours or `NO_COLOR` is set).
 public enum ColorRole: UInt8, CaseIterable, Sendable {
@@ -60,17 +66,73 @@ public struct Style: Hashable, Sendable {
 }
 
 /// One screen cell. A wide character occupies its cell (width 2) and the next one (width 0, a continuation).
+/// Plain data, eight bytes with no padding: a frame is filled, copied and compared without reference counting,
+/// and a row compares as bytes.
 public struct Cell: Equatable, Sendable {
-    public var character: Character
+    /// The character: its Unicode scalar, or, for a character of several scalars (an emoji sequence, a letter
+    /// with combining marks), `CharacterTable.firstCode` plus its index in the table.
+    public private(set) var code: UInt32
     public var width: UInt8
     public var style: Style
+    /// Always zero: fills what would otherwise be padding, so that every byte of a cell is defined.
+    private var reserved: UInt8 = 0
+
     public init(_ character: Character = " ", width: UInt8 = 1, style: Style = .normal) {
-        self.character = character
+        self.code = CharacterTable.code(of: character)
         self.width = width
         self.style = style
     }
-    public static let blank = Cell()
+
+    /// A cell from a code as `code` holds it (a scalar value, or a table entry).
+    init(code: UInt32, width: UInt8, style: Style) {
+        self.code = code
+        self.width = width
+        self.style = style
+    }
+
+    public static let blank = Cell(code: 0x20, width: 1, style: .normal)
     public var isContinuation: Bool { width == 0 }
+    public var character: Character { CharacterTable.character(of: code) }
+    /// The character is one Unicode scalar (`code` is its value).
+    public var isSingleScalar: Bool { code < CharacterTable.firstCode }
+}
+
+/// Characters of more than one Unicode scalar, numbered so that a cell can hold them as a number. Shared by the
+/// process and only ever grown (such characters are rare: emoji sequences, flags, letters with combining marks);
+/// past `capacity` distinct ones, further ones show as U+FFFD.
+public enum CharacterTable {
+    /// Codes from here on are table entries (scalar values end at U+10FFFF).
+    public static let firstCode: UInt32 = 0x11_0000
+    static let capacity = 1 << 16
+    private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+    nonisolated(unsafe) private static var characters: [Character] = []
+    nonisolated(unsafe) private static var codes: [Character: UInt32] = [:]
+
+    public static func code(of ch: Character) -> UInt32 {
+        var scalars = ch.unicodeScalars.makeIterator()
+        guard let first = scalars.next() else { return 0x20 }
+        if scalars.next() == nil { return first.value }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if let c = codes[ch] { return c }
+        guard characters.count < capacity else { return 0xFFFD }
+        let c = firstCode + UInt32(characters.count)
+        characters.append(ch)
+        codes[ch] = c
+        return c
+    }
+
+    public static func character(of code: UInt32) -> Character {
+        if code < firstCode { return Character(Unicode.Scalar(code) ?? "\u{FFFD}") }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        let i = Int(code - firstCode)
+        return i < characters.count ? characters[i] : "\u{FFFD}"
+    }
 }
 
 public struct Position: Equatable, Sendable {
@@ -107,52 +169,120 @@ public struct ScreenBuffer: Equatable, Sendable {
         get { cells[y * width + x] }
     }
 
+    /// Same size, cursor and cells (compared as bytes).
+    public static func == (a: ScreenBuffer, b: ScreenBuffer) -> Bool {
+        guard a.width == b.width, a.height == b.height, a.cursor == b.cursor else { return false }
+        return a.cells.withUnsafeBytes { p in
+            b.cells.withUnsafeBytes { q in p.count == q.count && (p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0) }
+        }
+    }
+
     public func contains(x: Int, y: Int) -> Bool { x >= 0 && y >= 0 && x < width && y < height }
 
     /// Writes one character at (x, y), clipped to `x < limit`; returns the column after it. Wide characters that
     /// do not fit before the limit become a space; zero-width characters are dropped.
     @discardableResult
     public mutating func put(_ ch: Character, x: Int, y: Int, style: Style, limit: Int? = nil) -> Int {
-        let end = min(limit ?? width, width)
-        guard y >= 0, y < height, x >= 0, x < end else { return x + CharWidth.of(ch) }
         let w = CharWidth.of(ch)
-        if w == 0 { return x }
+        guard y >= 0, y < height, x >= 0, x < min(limit ?? width, width), w > 0 else { return x + w }
+        return put(code: CharacterTable.code(of: ch), width: w, x: x, y: y, style: style, end: min(limit ?? width, width))
+    }
+
+    /// Writes a character given as a cell code whose width (1 or 2) is known, at a column inside the row;
+    /// `end` is the clipping column.
+    private mutating func put(code: UInt32, width w: Int, x: Int, y: Int, style: Style, end: Int) -> Int {
         if w == 2 && x + 1 >= end {
-            setCell(x, y, Cell(" ", width: 1, style: style))
+            setCell(x, y, Cell(code: 0x20, width: 1, style: style))
             return x + 2
         }
-        setCell(x, y, Cell(ch, width: UInt8(w), style: style))
-        if w == 2 { setCell(x + 1, y, Cell(" ", width: 0, style: style)) }
+        setCell(x, y, Cell(code: code, width: UInt8(w), style: style))
+        if w == 2 { setCell(x + 1, y, Cell(code: 0x20, width: 0, style: style)) }
         return x + w
     }
 
-    /// Writes a string from (x, y) on one row, clipped at `limit`; returns the column after it.
+    /// Writes a string from (x, y) on one row, clipped at `limit`; returns the column after it. A newline ends
+    /// the row; a tab is a space.
     @discardableResult
     public mutating func put(_ text: String, x: Int, y: Int, style: Style, limit: Int? = nil) -> Int {
+        let end = min(limit ?? width, width)
         var cx = x
-        for ch in text {
+        var consumed = 0
+        var ended = false
+        // ASCII straight from the string's bytes when they are contiguous (native strings).
+        let direct: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            (consumed, cx, ended) = putASCII(bytes, x: x, y: y, style: style, end: end)
+        }
+        if direct == nil {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { (consumed, cx, ended) = putASCII($0, x: x, y: y, style: style, end: end) }
+        }
+        guard !ended, consumed < text.utf8.count else { return cx }
+        // The rest by characters.
+        for ch in text[text.utf8.index(text.utf8.startIndex, offsetBy: consumed)...] {
             if ch == "\n" { break }
             cx = put(ch == "\t" ? " " : ch, x: cx, y: y, style: style, limit: limit)
         }
         return cx
     }
 
+    /// Writes the leading ASCII of a string, byte by byte: a byte is a whole character when the next one is
+    /// ASCII too (CR LF aside, no two ASCII bytes join into one character). Stops before the first byte that
+    /// may join what follows, or at a newline (`ended`). Returns the bytes used and the column after them.
+    private mutating func putASCII(_ bytes: UnsafeBufferPointer<UInt8>, x: Int, y: Int, style: Style,
+                                   end: Int) -> (consumed: Int, column: Int, ended: Bool) {
+        let rowVisible = y >= 0 && y < height
+        let w = width
+        var cx = x
+        var i = 0
+        var ended = false
+        let n = bytes.count
+        cells.withUnsafeMutableBufferPointer { c in
+            while i < n {
+                let b = bytes[i]
+                let following: UInt8 = i + 1 < n ? bytes[i + 1] : 0
+                if b >= 0x80 || following >= 0x80 { break }
+                if b == 0x0A { ended = true; break }
+                if b == 0x0D && following == 0x0A {  // "\r\n" is one character of width 0: dropped
+                    i += 2
+                    continue
+                }
+                let code = b == 0x09 ? UInt32(0x20) : UInt32(b)
+                if code >= 0x20 && code != 0x7F {
+                    if rowVisible && cx >= 0 && cx < end {
+                        Self.setCell(c, width: w, cx, y, Cell(code: code, width: 1, style: style))
+                    }
+                    cx += 1
+                }
+                i += 1
+            }
+        }
+        return (i, cx, ended)
+    }
+
     public mutating func fill(_ rect: Rect, _ ch: Character = " ", style: Style = .normal) {
+        let w = CharWidth.of(ch), code = CharacterTable.code(of: ch)
+        guard w > 0 else { return }
         for y in max(0, rect.y)..<min(height, rect.maxY) {
             var x = max(0, rect.x)
-            while x < min(width, rect.maxX) { x = put(ch, x: x, y: y, style: style, limit: rect.maxX) }
+            let end = min(width, rect.maxX)
+            while x < end { x = put(code: code, width: w, x: x, y: y, style: style, end: end) }
         }
     }
 
     /// Sets a cell, repairing any wide character it cuts in half.
     private mutating func setCell(_ x: Int, _ y: Int, _ cell: Cell) {
+        let w = width
+        cells.withUnsafeMutableBufferPointer { Self.setCell($0, width: w, x, y, cell) }
+    }
+
+    private static func setCell(_ cells: UnsafeMutableBufferPointer<Cell>, width: Int, _ x: Int, _ y: Int, _ cell: Cell) {
         let i = y * width + x
         let old = cells[i]
         if old.width == 2 && cell.width != 0 && x + 1 < width {
-            cells[i + 1] = Cell(" ", width: 1, style: cells[i + 1].style)
+            cells[i + 1] = Cell(code: 0x20, width: 1, style: cells[i + 1].style)
         }
         if old.width == 0 && x > 0 && cells[i - 1].width == 2 {
-            cells[i - 1] = Cell(" ", width: 1, style: cells[i - 1].style)
+            cells[i - 1] = Cell(code: 0x20, width: 1, style: cells[i - 1].style)
         }
         cells[i] = cell
     }
@@ -183,14 +313,14 @@ public struct ScreenBuffer: Equatable, Sendable {
         }.joined(separator: "\n")
     }
 
-    /// Whether row `y` holds the same cells as row `otherRow` of `other` (same width).
+    /// Whether row `y` holds the same cells as row `otherRow` of `other` (same width): the rows' bytes compared.
     func row(_ y: Int, equals other: ScreenBuffer, row otherRow: Int) -> Bool {
         guard width == other.width else { return false }
-        return cells.withUnsafeBufferPointer { a in
-            other.cells.withUnsafeBufferPointer { b in
-                let ra = y * width, rb = otherRow * width
-                for x in 0..<width where a[ra + x] != b[rb + x] { return false }
-                return true
+        guard width > 0 else { return true }
+        return cells.withUnsafeBytes { a in
+            other.cells.withUnsafeBytes { b in
+                let n = width * MemoryLayout<Cell>.stride
+                return memcmp(a.baseAddress! + y * n, b.baseAddress! + otherRow * n, n) == 0
             }
         }
     }
@@ -220,7 +350,7 @@ public struct ScreenBuffer: Equatable, Sendable {
         for k in 1...min(maxShift, height - 1) {
             var y = 0
             while y < height - k {
-                guard !rowIsBlank(y), row(y, equals: previous, row: y + k), !row(y, equals: previous, row: y) else {
+                guard row(y, equals: previous, row: y + k), !row(y, equals: previous, row: y), !rowIsBlank(y) else {
                     y += 1
                     continue
                 }

@@ -54,6 +54,9 @@ public final class TerminalDriver {
         keypad(wafer_stdscr(), true)
         idlok(wafer_stdscr(), true)  // let refresh scroll the terminal instead of rewriting rows
         nodelay(wafer_stdscr(), true)
+        // No look for typed-ahead input during each refresh (a poll per refresh): the loop reads keys itself
+        // between frames, and a refresh cut short would only be finished by the next one.
+        typeahead(-1)
         wafer_set_escdelay(options.escapeDelayMs)
         wafer_define_paste_keys()
         pasteStartCode = wafer_key_max() + 1
@@ -135,7 +138,8 @@ public final class TerminalDriver {
     }
 
     /// Draws a frame, sending only the cells that differ from the previous one. A frame identical to the
-    /// previous one (cursor included) sends nothing.
+    /// previous one (cursor included) sends nothing. Rows are compared whole first (as bytes); in a row that
+    /// changed, each run of changed cells in one style goes to ncurses in one call.
     public func draw(_ frame: ScreenBuffer) {
         let full = previous == nil || previous!.width != frame.width || previous!.height != frame.height
         if full { erase() }
@@ -151,28 +155,27 @@ public final class TerminalDriver {
             wscrl(scr, Int32(region.by))
             scrollok(scr, false)
             wsetscrreg(scr, 0, Int32(h - 1))
+            previous = nil  // the copy below is then the only one: scrolled in place
             prev.scrollUp(top: region.top, bottom: region.bottom, by: region.by)
             previous = prev
         }
+        let old = full ? nil : previous
+        if runChars.count < w + 1 { runChars = [wchar_t](repeating: 0, count: w + 1) }
         frame.cells.withUnsafeBufferPointer { cells in
-            let prevCells = full ? nil : previous!.cells
-            prevCells.withUnsafeBufferPointerIfPresent { prev in
-                for y in 0..<h {
-                    let row = y * frame.width
-                    for x in 0..<w {
-                        let i = row + x
-                        let cell = cells[i]
-                        if cell.width == 0 { continue }
-                        if let prev, prev[i] == cell, cell.width == 1 || prev[i + 1] == cells[i + 1] { continue }
-                        put(cell, x: x, y: y)
-                        sent += 1
+            if let old {
+                old.cells.withUnsafeBufferPointer { prev in
+                    for y in 0..<h where !frame.row(y, equals: old, row: y) {
+                        sent += drawRow(y, of: cells, previous: prev, visibleWidth: w, stride: frame.width)
                     }
                 }
+            } else {
+                for y in 0..<h { sent += drawRow(y, of: cells, previous: nil, visibleWidth: w, stride: frame.width) }
             }
         }
         let cursor = frame.cursor.flatMap { $0.x < w && $0.y < h ? $0 : nil }
         lastDrawnCells = sent
         if !full && sent == 0 && cursor == previous?.cursor { return }
+        wafer_reset_attributes()
         if let c = cursor {
             curs_set(1)
             move(Int32(c.y), Int32(c.x))
@@ -181,6 +184,57 @@ public final class TerminalDriver {
         }
         refresh()
         previous = frame
+    }
+
+    /// A run of characters for one ncurses call (reused: no allocation per frame).
+    private var runChars: [wchar_t] = []
+
+    /// Sends the changed cells of row `y` (all of them without a previous frame); returns how many.
+    private func drawRow(_ y: Int, of cells: UnsafeBufferPointer<Cell>, previous prev: UnsafeBufferPointer<Cell>?,
+                         visibleWidth w: Int, stride: Int) -> Int {
+        let row = y * stride
+        // A wide character is resent when its continuation changed too.
+        func changed(_ x: Int) -> Bool {
+            guard let prev else { return true }
+            let i = row + x
+            return prev[i] != cells[i] || (cells[i].width == 2 && prev[i + 1] != cells[i + 1])
+        }
+        // Whether ncurses can take the cell in a run: one scalar, of the width the C library gives it (which must
+        // agree with the buffer's or the row would shift; printable ASCII is one column everywhere).
+        func fitsRun(_ c: Cell) -> Bool {
+            guard c.isSingleScalar else { return false }
+            if c.code >= 0x20 && c.code < 0x7F { return c.width == 1 }
+            return Int(wafer_wcwidth(wchar_t(bitPattern: c.code))) == Int(c.width)
+        }
+        var sent = 0
+        var x = 0
+        runChars.withUnsafeMutableBufferPointer { run in
+            while x < w {
+                let c = cells[row + x]
+                if c.isContinuation || !changed(x) { x += 1; continue }
+                guard fitsRun(c) else {
+                    put(c, x: x, y: y)
+                    sent += 1
+                    x += 1
+                    continue
+                }
+                let start = x
+                var n = 0
+                while x < w {
+                    let d = cells[row + x]
+                    if d.isContinuation { x += 1; continue }  // covered by the wide character before it
+                    if d.style != c.style || !changed(x) || !fitsRun(d) { break }
+                    run[n] = wchar_t(bitPattern: d.code)
+                    n += 1
+                    x += 1
+                }
+                run[n] = 0
+                let (attrs, pair) = attributes(for: c.style)
+                _ = wafer_put_run(Int32(y), Int32(start), run.baseAddress, Int32(n), attrs, pair)
+                sent += n
+            }
+        }
+        return sent
     }
 
     /// The wide characters of one cell for ncurses, NUL-terminated (reused: no allocation per cell).
@@ -269,14 +323,5 @@ public final class TerminalDriver {
         ]
         for n in 1...12 { m[wafer_key_f(Int32(n))] = .function(n) }
         return m
-    }
-}
-
-private extension Optional where Wrapped == [Cell] {
-    func withUnsafeBufferPointerIfPresent<R>(_ body: (UnsafeBufferPointer<Cell>?) -> R) -> R {
-        switch self {
-        case .some(let cells): return cells.withUnsafeBufferPointer { body($0) }
-        case .none: return body(nil)
-        }
     }
 }

@@ -264,8 +264,61 @@ final class TmuxTests: XCTestCase {
         XCTAssertEqual(rows(screen), rows(frame))
     }
 
-    /// The loop's CPU while a markdown answer with code streams at 1000 tokens/s for about five seconds in a
-    /// 120 x 40 tmux pane. A measurement, not a check:
+    /// Keys typed before the program is ready, a terminal without colours (`TERM=vt100`), an answer with CJK and
+    /// emoji streaming fast, and a resize storm through 10 x 3 and huge sizes: the typed keys reach the input, the
+    /// program does not fall over, and the screen ends up exactly as the last frame rendered.
+    func testKeysBeforeReadyResizeStormAndATerminalWithoutColours() throws {
+        guard TmuxSession.isAvailable else { throw XCTSkip("tmux is not installed") }
+        let path = temporaryPath("tmux-storm.jsonl"), framePath = temporaryPath("tmux-storm-frame.txt")
+        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: framePath) }
+        let me = CommandLine.arguments[0]
+        let tmux = try TmuxSession(command: "\(shellQuote(me)) TUITests.TmuxTests/testChild", width: 100, height: 30,
+                                   environment: ["WAFER_TUI_CHILD_TRACE": path, "WAFER_TUI_CHILD_TOKEN_DELAY": "0.001",
+                                                 "WAFER_TUI_CHILD_MARKDOWN": "1", "WAFER_TUI_CHILD_FRAME": framePath,
+                                                 "TERM": "vt100"])
+        tmux.type("early")  // before the terminal is set up
+        let trace = TraceFile(path: path)
+        trace.wait(timeout: 30, "ready") { $0.contains { $0.name == "ready" } }
+        XCTAssertTrue(tmux.waitForScreen { $0.contains("› early") }.contains("› early"), tmux.capture())
+        tmux.keys("Enter")
+        trace.wait(timeout: 10, "tokens") { $0.filter { $0.name == "token" }.count > 200 }
+        let sizes = [(10, 3), (300, 100), (37, 11), (10, 3), (120, 40), (11, 4), (250, 80), (10, 3), (64, 20)]
+        for (i, (w, h)) in (sizes + sizes).enumerated() {
+            tmux.resize(w, h)
+            if i % 3 == 0 { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        tmux.resize(100, 30)
+        trace.wait(timeout: 10, "resizes") { ev in
+            ev.contains { $0["key"] as? String == "resize" && $0["width"] as? Int == 100 && $0["height"] as? Int == 30 }
+        }
+        tmux.keys("Escape")
+        trace.wait(timeout: 10, "halted") { $0.contains { $0.name == "halted" } }
+        _ = tmux.waitForScreen { $0.contains("■ interrupted") }
+        Thread.sleep(forTimeInterval: 0.3)
+        let screen = tmux.capture()
+        tmux.keys("C-d")
+        trace.wait(timeout: 10, "exit") { $0.contains { $0.name == "exit" } }
+        _ = tmux.waitForScreen { _ in FileManager.default.fileExists(atPath: framePath) }
+        let frame = try String(contentsOfFile: framePath, encoding: .utf8)
+        func rows(_ s: String) -> [String] {
+            var r = s.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+                var t = String(line)
+                while t.last == " " { t.removeLast() }
+                return t
+            }
+            while r.last == "" { r.removeLast() }
+            return r
+        }
+        XCTAssertEqual(rows(screen), rows(frame))
+        XCTAssertTrue(frame.contains("■ interrupted") && frame.contains("空行") && frame.contains("🚀"), frame)
+        _ = tmux.waitForScreen { _ in tmux.isDead }
+        XCTAssertTrue(tmux.isDead, "the program did not exit")
+    }
+
+    /// The loop's CPU in render plus draw (and in all) while a markdown answer with code streams at about
+    /// 1000 tokens/s for five seconds in a 120 x 40 tmux pane, as a share of one core: CPU between the first
+    /// token and the halt over the time between them; three answers, the median reported. A measurement, not
+    /// a check:
     /// `WAFER_PERF=1 swift test -c release --filter TUITests.TmuxTests/testStreamingCostInTmux`.
     func testStreamingCostInTmux() throws {
         guard ProcessInfo.processInfo.environment["WAFER_PERF"] == "1" else {
@@ -280,25 +333,44 @@ final class TmuxTests: XCTestCase {
                                                  "WAFER_TUI_CHILD_MARKDOWN": "1"])
         let trace = TraceFile(path: path)
         trace.wait(timeout: 30, "ready") { $0.contains { $0.name == "ready" } }
-        tmux.type("go")
-        tmux.keys("Enter")
-        trace.wait(timeout: 10, "tokens") { $0.contains { $0.name == "first_token" } }
-        Thread.sleep(forTimeInterval: 5)
-        tmux.keys("Escape")
-        trace.wait(timeout: 10, "halted") { $0.contains { $0.name == "halted" } }
+        // Three answers, one after the other in the same conversation: each streams for five seconds and is
+        // interrupted; the median of the three is the figure.
+        let runs = 3
+        for run in 1...runs {
+            tmux.type("go")
+            tmux.keys("Enter")
+            trace.wait(timeout: 10, "tokens") { $0.filter { $0.name == "first_token" }.count >= run }
+            Thread.sleep(forTimeInterval: 5)
+            tmux.keys("Escape")
+            trace.wait(timeout: 10, "halted") { $0.filter { $0.name == "halted" }.count >= run }
+        }
         tmux.keys("C-d")
         let ev = trace.wait(timeout: 10, "exit") { $0.contains { $0.name == "exit" } }
         let exit = ev.last { $0.name == "exit" }!
-        let first = ev.first { $0.name == "first_token" }!, halted = ev.first { $0.name == "halted" }!
-        let tokens = ev.filter { $0.name == "token" }.count
-        let streaming = halted.t - first.t
-        let seconds = exit["seconds"] as? Double ?? 1
-        let renderCPU = (exit["render_cpu_ms"] as? Double ?? 0) / 1000, loopCPU = (exit["loop_cpu_ms"] as? Double ?? 0) / 1000
-        // All of the program's loop CPU is charged to the streaming time (conservative: it includes the start).
-        print(String(format: "streaming cost: %d tokens in %.2f s (%.0f tok/s), %d frames; render+draw %.1f%% of one core, "
-                     + "whole UI loop %.1f%% (program ran %.2f s)",
-                     tokens, streaming, Double(tokens) / streaming, exit["frames"] as? Int ?? 0,
-                     100 * renderCPU / streaming, 100 * loopCPU / streaming, seconds))
-        XCTAssertGreaterThan(tokens, 100)
+        var shares: [Double] = []
+        for run in 0..<runs {
+            let firstIndex = ev.indices.filter { ev[$0].name == "first_token" }[run]
+            let haltIndex = ev.indices.filter { ev[$0].name == "halted" }[run]
+            let first = ev[firstIndex], halted = ev[haltIndex]
+            let tokens = ev[firstIndex...haltIndex].filter { $0.name == "token" }.count
+            // Only what the loop spent between the first token and the halt, over that time: the events carry
+            // the loop thread's CPU clock (render plus draw, and all of the loop) and the frame count then.
+            func delta(_ field: String) -> Double { (halted[field] as? Double ?? 0) - (first[field] as? Double ?? 0) }
+            let streaming = halted.t - first.t
+            let frames = (halted["frames"] as? Int ?? 0) - (first["frames"] as? Int ?? 0)
+            let share = 100 * delta("render_cpu_ms") / 1000 / streaming
+            shares.append(share)
+            print(String(format: "streaming cost, run %d: %d tokens in %.2f s (%.0f tok/s), %d frames (%.0f a second); "
+                         + "render+draw %.2f%% of one core (draw %.2f%%), whole UI loop %.2f%% "
+                         + "(%.3f ms render+draw per frame)",
+                         run + 1, tokens, streaming, Double(tokens) / streaming, frames, Double(frames) / streaming,
+                         share, 100 * delta("draw_cpu_ms") / 1000 / streaming, 100 * delta("loop_cpu_ms") / 1000 / streaming,
+                         delta("render_cpu_ms") / Double(max(1, frames))))
+            XCTAssertGreaterThan(tokens, 100)
+        }
+        print(String(format: "streaming cost: render+draw %.2f%% of one core (median of %d runs); whole program: "
+                     + "%.0f ms render+draw, %.0f ms loop in %.2f s",
+                     shares.sorted()[runs / 2], runs, exit["render_cpu_ms"] as? Double ?? 0,
+                     exit["loop_cpu_ms"] as? Double ?? 0, exit["seconds"] as? Double ?? 0))
     }
 }

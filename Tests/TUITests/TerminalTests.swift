@@ -62,6 +62,29 @@ final class ScreenBufferTests: XCTestCase {
         XCTAssertFalse(b[2, 0].isContinuation)
     }
 
+    func testCellsArePlainDataWithoutPadding() {
+        // Rows are compared as bytes: every byte of a cell must be defined.
+        XCTAssertEqual(MemoryLayout<Cell>.size, 8)
+        XCTAssertEqual(MemoryLayout<Cell>.stride, 8)
+    }
+
+    func testCharactersOfSeveralScalarsAndTheASCIIPath() {
+        var b = ScreenBuffer(width: 20, height: 3)
+        // A letter joined by a combining mark right after ASCII, a flag, an emoji with a skin tone.
+        b.put("ae\u{301}x🇫🇷👍🏽z", x: 0, y: 0, style: .normal)
+        XCTAssertEqual(b.plainText().split(separator: "\n").first.map(String.init), "ae\u{301}x🇫🇷👍🏽z")
+        XCTAssertEqual(b[1, 0].character, "e\u{301}")
+        XCTAssertFalse(b[1, 0].isSingleScalar)
+        XCTAssertEqual(b[0, 0].code, 0x61)
+        // Tabs are spaces, CR LF (one character) and other controls take no column, a newline ends the row.
+        let end = b.put("a\tb\r\nc", x: 0, y: 1, style: .normal)
+        XCTAssertEqual(end, 4)
+        XCTAssertEqual(b.put("x\u{7}y\nz", x: 0, y: 2, style: .normal), 2)
+        XCTAssertEqual(b.plainText().split(separator: "\n").dropFirst().map(String.init), ["a bc", "xy"])
+        // Off-screen rows still advance the column.
+        XCTAssertEqual(b.put("abc", x: 0, y: 7, style: .normal), 3)
+    }
+
     func testClippingAndWidths() {
         var b = ScreenBuffer(width: 4, height: 2)
         b.put("abcdef", x: 2, y: 1, style: .normal)
