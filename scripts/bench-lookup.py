@@ -6,6 +6,10 @@ file and a request to change it), checks that both answers are the same tokens, 
 and in median: decode tokens/s both ways and their ratio, drafted and accepted tokens, and on the wafer
 backend the modelled decode tokens/s both ways.
 
+The accepted/drafted counts depend only on the prompt and the model; tokens/s are wall-clock, so compare
+runs made under the same load (printed at the end). The prompt names the workspace, a fresh temporary
+directory per scenario, so answers (and counts) can differ slightly from one invocation to the next.
+
 Scenarios: the edit evaluation's (scripts/eval-edits/scenarios.py), or `--scenarios DIR`, a directory
 with a scenarios.py that defines SCENARIOS, dicts with name, path, content and request.
 
@@ -108,6 +112,8 @@ def main():
     print(f"drafted {proposed}, accepted {accepted} ({accepted / proposed:.0%} of drafted, "
           f"{accepted / tokens:.0%} of the {tokens} answer tokens)" if proposed else "nothing was drafted")
     print(f"identical answers with and without lookup: {same} of {len(rows)}")
+    # Wall-clock ratios depend on what else the machine runs: say how busy it was.
+    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     return 0 if same == len(rows) else 1
 
 

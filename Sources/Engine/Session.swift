@@ -243,6 +243,10 @@ public final class Session: @unchecked Sendable {
         // A verify pass ran [t, d1...dk]: the cache holds d1...dk past `tokens`, and row i of `rows` holds the
         // logits that follow d_i. `draft` is what is left to check; `nextRow` the row after draft.first.
         var draft: ArraySlice<Int32> = []
+        // The draft of the verify pass in flight (where it was copied from, how long), and how the last
+        // finished one was taken: the next draft grows after one accepted in full.
+        var drafted: (source: Int, proposed: Int)?
+        var outcome: PromptLookup.Outcome?
         var rows = logits
         var nextRow = 1
         // Tokens chosen from the rows of the verify pass in flight (booked with the wafer's speed model).
@@ -253,13 +257,17 @@ public final class Session: @unchecked Sendable {
         }
         /// Drops the unchecked draft from the cache.
         func dropDraft() {
+            if let d = drafted { outcome = .init(source: d.source, proposed: d.proposed, accepted: d.proposed - draft.count) }
+            drafted = nil
             draft = []
             cache.setCount(tokens.count)
         }
 
         while true {
             if shouldStop { reason = .interrupted; break }
-            let token = sampler.sample(logits, count: vocab, history: (tokens + stats.generated)[...].suffix(config.repeatLastN))
+            // The history matters only to a repetition penalty; building it copies the context.
+            let history: ArraySlice<Int32> = config.repeatPenalty == 1 ? [] : (tokens + stats.generated)[...].suffix(config.repeatLastN)
+            let token = sampler.sample(logits, count: vocab, history: history)
             if let n = verifyYield { verifyYield = n + 1 }
             if firstTokenAt == nil {
                 firstTokenAt = Date()
@@ -282,6 +290,7 @@ public final class Session: @unchecked Sendable {
             if let steer = takeSteer(), chat {
                 // Close the partial answer, add the user's message, open a new answer: one prefill.
                 dropDraft()
+                outcome = nil
                 closeVerifyPass()
                 finishAnswer()
                 answer = ""
@@ -326,8 +335,11 @@ public final class Session: @unchecked Sendable {
             if let lookup {
                 // Useful drafts: the last token of the answer is never evaluated, and the cache keeps a free position.
                 let limit = min(maxTokens - stats.generated.count - 1, cache.capacity - tokens.count - 2)
-                next += lookup.draft(tokens + [token], limit: limit)
+                let proposal = lookup.draft(tokens + [token], limit: limit, after: outcome)
+                next += proposal.tokens
+                if !proposal.tokens.isEmpty { drafted = (proposal.source, proposal.tokens.count) }
             }
+            outcome = nil
             do {
                 if next.count > 1 {
                     rows = try transformer.forward(next, cache: cache, logits: .all, shouldStop: { self.shouldStop })
