@@ -1,37 +1,63 @@
 // One query row of attention over F16 keys and values, with the arithmetic of llama.cpp's default
-// (non-flash) path as the engine does it (see CPUOps.attention):
-//   s_p = (sum_i q_i k_p,i in order i = 0, 1, ...) * scale;  e_p = expf(s_p - max);  sum in position order;
-//   w_p = f16(e_p * (1 / sum));  out_i = sum over p in order of w_p v_p,i.
-// The AVX2 path computes 8 positions' scores at once (one lane each, dims still in order) and 8 output
-// dims at once (positions still in order), so it gives the scalar path's bits.
+// (non-flash) path on an AVX-512 CPU, where ggml multiplies the F16 matrices of a batch with llamafile's
+// tinyBLAS (16 float lanes, one fused multiply-add chain per lane, lanes summed as _mm512_reduce_add_ps):
+//   s_p = tree16(lane m: fma chain over dims i = m, m+16, ... of q_i k_p,i) * scale
+//   e_p = ck_expf(s_p - max)  (ggml_v_expf);  sum = in double, of the tree16 sums of the 16-position blocks
+//         aligned to position 0 (positions outside first...last count as 0, as ggml's masked -inf do);
+//   w_p = f16(e_p * (float)(1 / sum));  out_i = tree16(lane m: fma chain over positions p = m mod 16, in
+//         order, of w_p v_p,i).
+// tree16(a) = ((a0+a8) + (a4+a12)) ... : halves added, then quarters, eighths, the last pair.
+// Positions outside first...last are skipped, which is what ggml's zero weights amount to (fma(0, v, a) = a).
+// The AVX2 path computes the same operations lane for lane, so it gives the scalar path's bits.
 #include "ckernels_internal.h"
 #include <math.h>
 #pragma STDC FP_CONTRACT OFF
 
+static inline float tree16(const float a[16]) {
+    float t[8];
+    for (int i = 0; i < 8; i++) t[i] = a[i] + a[i + 8];
+    const float r0 = t[0] + t[4], r1 = t[1] + t[5], r2 = t[2] + t[6], r3 = t[3] + t[7];
+    return (r0 + r2) + (r1 + r3);
+}
+
+// The softmax of scores[first...last] in place (before the F16 rounding), as ggml_compute_forward_soft_max_f32
+// with ggml_vec_soft_max_f32's AVX-512 loop; returns the factor 1 / sum.
+static float softmax_weights(float *scores, long first, long last, int simd) {
+    float maxScore = -INFINITY;
+    for (long p = first; p <= last; p++) if (scores[p] > maxScore) maxScore = scores[p];
+    double sum = 0;
+    for (long b0 = first & ~15L; b0 <= last; b0 += 16) {
+        float x[16], e[16];
+        for (int j = 0; j < 16; j++) {
+            const long p = b0 + j;
+            x[j] = (p < first || p > last) ? -INFINITY : scores[p];
+        }
+#if defined(__x86_64__)
+        if (simd) ck_exp_minus16_avx2(x, maxScore, e);
+        else
+#endif
+            for (int j = 0; j < 16; j++) e[j] = ck_expf(x[j] - maxScore);
+        for (int j = 0; j < 16; j++) if (b0 + j >= first && b0 + j <= last) scores[b0 + j] = e[j];
+        sum += (double)tree16(e);
+    }
+    return (float)(1.0 / sum);
+}
+
 static void attention_row_scalar(const float *q, const uint16_t *keys, const uint16_t *values, long first, long last,
                                  int headDim, float scale, float *scores, float *out) {
-    float maxScore = -INFINITY;
     for (long p = first; p <= last; p++) {
         const uint16_t *k = keys + p * headDim;
-        float s = 0;
-        for (int i = 0; i < headDim; i++) s += q[i] * ck_half_to_float(k[i]);
-        s *= scale;
-        scores[p] = s;
-        if (s > maxScore) maxScore = s;
+        float acc[16] = {0};
+        for (int i = 0; i < headDim; i++) acc[i & 15] = fmaf(q[i], ck_half_to_float(k[i]), acc[i & 15]);
+        scores[p] = tree16(acc) * scale;
     }
-    float sum = 0;
-    for (long p = first; p <= last; p++) {
-        const float e = expf(scores[p] - maxScore);
-        scores[p] = e;
-        sum += e;
-    }
-    const float inv = 1 / sum;
+    const float inv = softmax_weights(scores, first, last, 0);
     for (long p = first; p <= last; p++) scores[p] = ck_f16_round(scores[p] * inv);
-    for (int i = 0; i < headDim; i++) out[i] = 0;
-    for (long p = first; p <= last; p++) {
-        const uint16_t *v = values + p * headDim;
-        const float w = scores[p];
-        for (int i = 0; i < headDim; i++) out[i] += w * ck_half_to_float(v[i]);
+    for (int i = 0; i < headDim; i++) {
+        float acc[16] = {0};
+        for (long p = first; p <= last; p++)
+            acc[p & 15] = fmaf(scores[p], ck_half_to_float(values[p * headDim + i]), acc[p & 15]);
+        out[i] = tree16(acc);
     }
 }
 
@@ -39,80 +65,42 @@ static void attention_row_scalar(const float *q, const uint16_t *keys, const uin
 #include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 
-static inline void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20); r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20); r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31); r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31); r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+static inline __m256 load_half8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+
+// tree16 of the lanes of lo (lanes 0-7) and hi (lanes 8-15).
+static inline float tree16_avx2(__m256 lo, __m256 hi) {
+    const __m256 t = _mm256_add_ps(lo, hi);
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
 }
 
 static void attention_row_avx2(const float *q, const uint16_t *keys, const uint16_t *values, long first, long last,
                                int headDim, float scale, float *scores, float *out) {
-    long p = first;
-    // Scores, 8 positions per vector: lane j is position p + j, dims added in order. Four vectors at a time
-    // (32 positions) so that four addition chains run side by side.
-    for (; p + 32 <= last + 1; p += 32) {
-        __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (int i = 0; i < headDim; i += 8) {
-            __m256 r[4][8];
-            for (int g = 0; g < 4; g++) {
-                for (int j = 0; j < 8; j++)
-                    r[g][j] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(keys + (p + 8 * g + j) * headDim + i)));
-                transpose8(r[g]);
-            }
-            for (int c = 0; c < 8; c++) {
-                const __m256 qc = _mm256_set1_ps(q[i + c]);
-                for (int g = 0; g < 4; g++) s[g] = _mm256_add_ps(s[g], _mm256_mul_ps(qc, r[g][c]));
-            }
-        }
-        for (int g = 0; g < 4; g++) _mm256_storeu_ps(scores + p + 8 * g, _mm256_mul_ps(s[g], _mm256_set1_ps(scale)));
-    }
-    for (; p + 8 <= last + 1; p += 8) {
-        __m256 s = _mm256_setzero_ps();
-        for (int i = 0; i < headDim; i += 8) {
-            __m256 r[8];
-            for (int j = 0; j < 8; j++) r[j] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(keys + (p + j) * headDim + i)));
-            transpose8(r);  // r[c] = dim i + c of the 8 positions
-            for (int c = 0; c < 8; c++) s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_set1_ps(q[i + c]), r[c]));
-        }
-        _mm256_storeu_ps(scores + p, _mm256_mul_ps(s, _mm256_set1_ps(scale)));
-    }
-    for (; p <= last; p++) {
+    // Scores: lanes 0-7 in lo, 8-15 in hi; dims 16 at a time (a last group of 8 goes to lo only).
+    for (long p = first; p <= last; p++) {
         const uint16_t *k = keys + p * headDim;
-        float s = 0;
-        for (int i = 0; i < headDim; i++) s += q[i] * _cvtsh_ss(k[i]);
-        scores[p] = s * scale;
-    }
-    float maxScore = -INFINITY;
-    for (p = first; p <= last; p++) if (scores[p] > maxScore) maxScore = scores[p];
-    float sum = 0;
-    for (p = first; p <= last; p++) {
-        const float e = expf(scores[p] - maxScore);
-        scores[p] = e;
-        sum += e;
-    }
-    const float inv = 1 / sum;
-    for (p = first; p <= last; p++) scores[p] = _cvtsh_ss(_cvtss_sh(scores[p] * inv, _MM_FROUND_TO_NEAREST_INT));
-    // Output, 64 dims at a time in 8 registers, positions in order.
-    for (int i0 = 0; i0 < headDim; i0 += 64) {
-        const int lanes = (headDim - i0) / 8 < 8 ? (headDim - i0) / 8 : 8;
-        __m256 o[8];
-        for (int c = 0; c < 8; c++) o[c] = _mm256_setzero_ps();
-        for (p = first; p <= last; p++) {
-            const __m256 w = _mm256_set1_ps(scores[p]);
-            const uint16_t *v = values + p * headDim + i0;
-            for (int c = 0; c < lanes; c++)
-                o[c] = _mm256_add_ps(o[c], _mm256_mul_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * c)))));
+        __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= headDim; i += 16) {
+            lo = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_half8(k + i), lo);
+            hi = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load_half8(k + i + 8), hi);
         }
-        for (int c = 0; c < lanes; c++) _mm256_storeu_ps(out + i0 + 8 * c, o[c]);
+        if (i < headDim) lo = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_half8(k + i), lo);
+        scores[p] = tree16_avx2(lo, hi) * scale;
+    }
+    const float inv = softmax_weights(scores, first, last, 1);
+    for (long p = first; p <= last; p++) scores[p] = _cvtsh_ss(_cvtss_sh(scores[p] * inv, _MM_FROUND_TO_NEAREST_INT));
+    // Output, 8 dims at a time: 16 accumulators, one per position class p mod 16, then tree16 across them.
+    for (int i0 = 0; i0 < headDim; i0 += 8) {
+        __m256 acc[16];
+        for (int m = 0; m < 16; m++) acc[m] = _mm256_setzero_ps();
+        for (long p = first; p <= last; p++)
+            acc[p & 15] = _mm256_fmadd_ps(_mm256_set1_ps(scores[p]), load_half8(values + p * headDim + i0), acc[p & 15]);
+        for (int m = 0; m < 8; m++) acc[m] = _mm256_add_ps(acc[m], acc[m + 8]);
+        for (int m = 0; m < 4; m++) acc[m] = _mm256_add_ps(acc[m], acc[m + 4]);
+        _mm256_storeu_ps(out + i0, _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3])));
     }
 }
 #pragma clang attribute pop

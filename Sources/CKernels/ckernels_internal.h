@@ -61,7 +61,12 @@ void ck_dequantize_scalar(int type, const void *row, float *y, long n);
 float ck_dot_f32_scalar(int type, const void *row, const float *x, long n);
 float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n);
 
+// ggml_v_expf, one value (activations.c).
+float ck_expf(float x);
+
 #if defined(__x86_64__)
+// y[i] = ck_expf(x[i] - max) for 16 values.
+void ck_exp_minus16_avx2(const float *x, float max, float *y);
 void ck_quantize_q8_avx2(const float *x, long n, ck_q8 out, int q8_1);
 void ck_round_f16_avx2(const float *x, float *y, long n);
 void ck_f32_to_f16_avx2(const float *x, uint16_t *y, long n);

@@ -83,12 +83,14 @@ public final class CPUBackend: Backend {
 
 /// The CPU implementations of the non-matmul ops (plain loops; these are a small share of the time).
 public enum CPUOps {
+    /// ggml's rms_norm then mul: the squares (each rounded to Float) summed in Double, in order;
+    /// scale = 1 / sqrt(Float(sum / n) + eps); out = (x * scale) * weight.
     public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows: Int, n: Int, eps: Float, _ out: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             let row = x + r * n, dst = out + r * n
-            var sum: Float = 0
-            for i in 0..<n { sum += row[i] * row[i] }
-            let scale = 1 / (sum / Float(n) + eps).squareRoot()
+            var sum: Double = 0
+            for i in 0..<n { sum += Double(row[i] * row[i]) }
+            let scale = 1 / (Float(sum / Double(n)) + eps).squareRoot()
             for i in 0..<n { dst[i] = row[i] * scale * weight[i] }
         }
     }
@@ -111,8 +113,10 @@ public enum CPUOps {
                     for i in 0..<half {
                         let (a, b) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
                         let x0 = v[a], x1 = v[b]
-                        v[a] = x0 * cosines[i] - x1 * sines[i]
-                        v[b] = x0 * sines[i] + x1 * cosines[i]
+                        // ggml's x0*cos - x1*sin and x0*sin + x1*cos as GCC contracts them: one fused
+                        // multiply-add over the rounded second product.
+                        v[a] = (-(x1 * sines[i])).addingProduct(x0, cosines[i])
+                        v[b] = (x1 * cosines[i]).addingProduct(x0, sines[i])
                     }
                 }
             }
@@ -140,21 +144,10 @@ public enum CPUOps {
         }
     }
 
-    /// SwiGLU: silu(gate) * up; GeGLU: gelu_tanh(gate) * up, in F32. (ggml can also take GELU from an F16
-    /// table; with it, Gemma-3's prose perplexity was 1.9% from llama-cpp-python's against 0.66% in F32, so
-    /// the build compared with evidently computes it in F32.)
+    /// SwiGLU: silu(gate) * up; GeGLU: gelu_tanh(gate) * up, with llama.cpp's CPU arithmetic: ggml's vector
+    /// exponential in silu, and GELU from ggml's F16 table (GGML_GELU_FP16; checked against llama.cpp's own
+    /// ffn_geglu tensors of Gemma-3, which it reproduces bit for bit). See Kernels.gatedActivation.
     public static func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {
-        if gelu {
-            let c: Float = 0.797_884_56  // sqrt(2/pi)
-            for i in 0..<count {
-                let x = gate[i]
-                gate[i] = 0.5 * x * (1 + tanhf(c * x * (1 + 0.044715 * x * x))) * up[i]
-            }
-        } else {
-            for i in 0..<count {
-                let x = gate[i]
-                gate[i] = x / (1 + expf(-x)) * up[i]
-            }
-        }
+        Kernels.gatedActivation(gate, up, count: count, gelu: gelu)
     }
 }

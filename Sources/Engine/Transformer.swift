@@ -167,9 +167,16 @@ public final class Transformer: @unchecked Sendable {
             backend.rope(q, tokens: n, heads: c.headCount, headDim: c.headDim, ropeDims: c.ropeDims, startPosition: start, base: base, style: style)
             backend.rope(k, tokens: n, heads: c.headCountKV, headDim: c.headDim, ropeDims: c.ropeDims, startPosition: start, base: base, style: style)
             cache.store(layer: l, start: start, tokens: n, k: k, v: v)
+            // Gemma-3 in llama.cpp scales Q by 1/sqrt(headDim) before attention (whose own scale is then 1);
+            // the others scale the scores. Same value, but Q's F16 rounding sees the scaled Q.
+            var scoreScale = 1 / Float(c.headDim).squareRoot()
+            if c.architecture == .gemma3 {
+                for i in 0..<(n * c.qDim) { q[i] *= scoreScale }
+                scoreScale = 1
+            }
             Kernels.roundToHalf(q, count: n * c.qDim)  // llama.cpp converts Q to F16 for the KQ product
             backend.attention(q, tokens: n, startPosition: start, cache: cache, layer: l, heads: c.headCount,
-                              window: sliding ? c.slidingWindow : nil, scale: 1 / Float(c.headDim).squareRoot(), att)
+                              window: sliding ? c.slidingWindow : nil, scale: scoreScale, att)
             backend.matmul(layer.wo, att, tokens: n, o)
             if let post = layer.attnPostNorm {
                 post.withUnsafeBufferPointer { backend.rmsNorm(o, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, o) }

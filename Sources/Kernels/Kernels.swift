@@ -183,6 +183,12 @@ public enum Kernels {
         ck_attention_row(q, keys, values, first, last, Int32(headDim), scale, scores, out)
     }
 
+    /// gate[i] <- act(gate[i]) * up[i] with llama.cpp's CPU arithmetic: SwiGLU, silu(x) = x / (1 + exp(-x))
+    /// with ggml's vector exponential, or GeGLU through ggml's F16 table of GELU-tanh (see activations.c).
+    public static func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {
+        ck_gated_activation(gate, up, count, gelu ? 1 : 0)
+    }
+
     /// dst[i] = src[i] as binary16 bits (ties to even).
     public static func toHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
         ck_f32_to_f16(src, dst, count)

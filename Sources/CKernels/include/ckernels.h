@@ -89,6 +89,9 @@ void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr,
 /// of CPUOps.attention (see attention.c); every level gives the same bits.
 void ck_attention_row(const float *q, const uint16_t *keys, const uint16_t *values, long first, long last,
                       int headDim, float scale, float *scores, float *out);
+/// gate[i] <- act(gate[i]) * up[i] for n values with llama.cpp's CPU arithmetic (see activations.c):
+/// SwiGLU (gelu == 0) or GeGLU through ggml's F16 GELU table (gelu != 0). Every level gives the same bits.
+void ck_gated_activation(float *gate, const float *up, long n, int gelu);
 /// Dequantizes n elements of a row.
 void ck_dequantize(int type, const void *row, float *y, long n);
 
