@@ -38,6 +38,15 @@ extension TinyModel {
     /// x rounded to binary16: where llama.cpp (and the engine) hold a value in F16.
     private func f16(_ x: Double) -> Double { Double(halfToFloat(floatToHalf(Float(x)))) }
 
+    /// GELU (tanh form) as llama.cpp's F16 table gives it: the input and the result rounded to F16, 0 below -10,
+    /// the input itself above 10.
+    private func gelu(_ x: Double) -> Double {
+        if x <= -10 { return 0 }
+        if x >= 10 { return x }
+        let h = f16(x)
+        return f16(0.5 * h * (1 + tanh((2 / Double.pi).squareRoot() * (h + 0.044715 * h * h * h))))
+    }
+
     /// The logits in Double, with llama.cpp's F16 roundings: Q, K and V (F16 cache) and the softmax weights.
     func referenceLogits(_ tokens: [Int32]) -> [[Double]] {
         let embd = matrix("token_embd.weight")
@@ -96,7 +105,7 @@ extension TinyModel {
                 let g = matvec(p + "ffn_gate.weight", h), u = matvec(p + "ffn_up.weight", h)
                 let act: [Double] = zip(g, u).map { g, u in
                     arch == .gemma3
-                        ? 0.5 * g * (1 + tanh((2 / Double.pi).squareRoot() * (g + 0.044715 * g * g * g))) * u
+                        ? gelu(g) * u
                         : g / (1 + exp(-g)) * u
                 }
                 var out = matvec(p + "ffn_down.weight", act)
