@@ -55,6 +55,17 @@ static inline __attribute__((always_inline)) float FN(gv_hsum8)(__m256 v) {
     return _mm_cvtss_f32(x);
 }
 
+// Rows are read four at a time, which the hardware prefetcher follows less well than one row after another:
+// each group asks for the same bytes GV_AHEAD rows further on while it works (prefetches never fault, so
+// running past the matrix's end is harmless).
+#ifndef GV_AHEAD
+#define GV_AHEAD 8
+#endif
+static inline __attribute__((always_inline)) void FN(gv_prefetch)(const uint8_t *p, long bytes) {
+    for (long o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+    _mm_prefetch((const char *)p + bytes - 1, _MM_HINT_T0);
+}
+
 // R (1..GR) rows starting at w (stride rowBytes) -> out[0..<R]. TYPE is a constant in every expansion.
 static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, const int R, const uint8_t *w,
         long rowBytes, const int8_t *qs, const float *d, const float *s, long n, float *out) {
@@ -74,6 +85,7 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
             const int chunk = units - j0 < 8 ? (int)(units - j0) : 8;
             for (int r = 0; r < R; r++) {
                 const uint8_t *b = w + r * rowBytes + j0 * size;
+                FN(gv_prefetch)(b + GV_AHEAD * rowBytes, chunk * size);
                 if (chunk == 8) {
                     // The halves copied out with scalar moves, then converted 8 at a time (a gather is slower).
                     uint16_t dh[8], mh[8];
@@ -133,6 +145,7 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
             __m256i scales[GR], sumi[GR];
             for (int r = 0; r < R; r++) {
                 const uint8_t *b = w + r * rowBytes + sb * size;
+                FN(gv_prefetch)(b + GV_AHEAD * rowBytes, size);
                 // 6-bit scales and mins of the 8 sub-blocks (ck_scale_min_k4), as ggml unpacks them.
                 uint32_t u[4];
                 memcpy(u, b + 4, 12);
@@ -185,6 +198,7 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
         for (long sb = 0; sb < units / 8; sb++) {
             __m256i sumi[GR];
             for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
+            for (int r = 0; r < R; r++) FN(gv_prefetch)(w + (r + GV_AHEAD) * rowBytes + sb * 210, 210);
             for (int h = 0; h < 2; h++) {
                 __m256i a[4];
                 for (int k = 0; k < 4; k++) a[k] = _mm256_loadu_si256((const __m256i *)(qs + 256 * sb + 128 * h + 32 * k));

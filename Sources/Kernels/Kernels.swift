@@ -248,9 +248,10 @@ public enum Kernels {
         }
     }
 
-    /// Rows per one-token task: about `WAFER_GEMV_TASKS` (default 4) tasks per thread, in multiples of 4 rows
-    /// (the GEMV kernel's step), at least 16 rows. A task of a large matrix streams its weights from memory
-    /// for tens of microseconds, against well under one for claiming it.
+    /// Rows per one-token task: about `WAFER_GEMV_TASKS` (default 16) tasks per thread, in multiples of 4 rows
+    /// (the GEMV kernel's step), at least 16 rows. Claiming a task is one compare-and-swap; with many tasks a
+    /// thread that is preempted on a shared machine leaves little for the other to wait on (4 per thread was
+    /// measured slower here under load).
     static func matvecTile(rows: Int, threads: Int) -> Int {
         let perTask = (rows + tasksPerThread * threads - 1) / (tasksPerThread * threads)
         return max(16, (perTask + 3) & ~3)
@@ -258,7 +259,7 @@ public enum Kernels {
 
     static let tasksPerThread: Int = {
         if let env = getenv("WAFER_GEMV_TASKS"), let n = Int(String(cString: env)), n > 0 { return n }
-        return 4
+        return 16
     }()
 
     /// Which 8-bit activation format a weight type's dot product takes (ggml's vec_dot_type), nil for float types.
