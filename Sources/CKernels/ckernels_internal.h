@@ -76,5 +76,9 @@ void ck_gemm_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_
                      const float *s, long n, int nt, float *y, long ldy);
 void ck_gemm_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                      const float *s, long n, int nt, float *y, long ldy);
+int ck_gemv_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                    const float *s, long n, float *y);
+int ck_gemv_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                    const float *s, long n, float *y);
 #endif
 #endif

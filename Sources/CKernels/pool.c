@@ -59,21 +59,26 @@ static long now_ns(void) {
 
 static inline uint32_t generation_of(uint64_t word) { return (uint32_t)(word >> 32); }
 
-// Claims and runs indices of generation `gen` until none are left (or the job is no longer `gen`).
+// Claims and runs indices of generation `gen` until none are left (or the job is no longer `gen`), then
+// reports how many it ran with one add: `done` is touched once per thread and job, not once per index, so the
+// two threads bounce its cache line once each. The caller cannot see `done` reach the count (and start the
+// next job) before every thread that ran an index has reported it.
 static void run_indices(ck_pool *p, uint32_t gen) {
     uint64_t word = atomic_load_explicit(&p->work, memory_order_acquire);
+    long ran = 0;
     for (;;) {
-        if (generation_of(word) != gen) return;
+        if (generation_of(word) != gen) break;
         const long index = (long)(uint32_t)word;
         const long count = atomic_load_explicit(&p->counts[gen & 1], memory_order_relaxed);
-        if (index >= count) return;
+        if (index >= count) break;
         if (atomic_compare_exchange_weak_explicit(&p->work, &word, word + 1, memory_order_acq_rel,
                                                   memory_order_acquire)) {
             p->fn(p->ctx, index);
-            atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+            ran++;
             word = atomic_load_explicit(&p->work, memory_order_acquire);
         }
     }
+    if (ran > 0) atomic_fetch_add_explicit(&p->done, ran, memory_order_release);
 }
 
 static void *worker_main(void *arg) {

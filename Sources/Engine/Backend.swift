@@ -29,6 +29,10 @@ public protocol Backend: AnyObject {
                    heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>)
     /// gate (rows, n) <- act(gate) * up, act = SiLU (SwiGLU) or GELU-tanh (GeGLU).
     func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool)
+    /// The feed-forward's first half: gate (tokens, ffn) <- act(x Wgate^T) * (x Wup^T), with `up` (tokens, ffn)
+    /// as scratch. The default is matmul of [wGate, wUp] then gatedActivation.
+    func gatedMatmul(gate wGate: WeightMatrix, up wUp: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
+                     gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, gelu: Bool)
 }
 
 extension Backend {
@@ -58,6 +62,12 @@ extension Backend {
                          heads: heads, window: window, scale: scale, out, pool: pool)
     }
 
+    public func gatedMatmul(gate wGate: WeightMatrix, up wUp: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
+                            gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, gelu: Bool) {
+        matmul([wGate, wUp], x, tokens: tokens, [gate, up])
+        gatedActivation(gate, up, count: tokens * wGate.rows, gelu: gelu)
+    }
+
     public func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {
         // Element-wise, so split over the pool in chunks (same results as one call).
         let chunk = 1024, chunks = (count + chunk - 1) / chunk
@@ -78,6 +88,20 @@ public final class CPUBackend: Backend {
 
     public func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>]) {
         Kernels.matmul(ws, x, tokens: tokens, ys, pool: pool)
+    }
+
+    /// One token: gate and up rows and the activation of those rows in the same task (one parallel job
+    /// instead of two); the same bits as the default, which batches take.
+    public func gatedMatmul(gate wGate: WeightMatrix, up wUp: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
+                            gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, gelu: Bool) {
+        guard tokens == 1 else {
+            Kernels.matmul([wGate, wUp], x, tokens: tokens, [gate, up], pool: pool)
+            gatedActivation(gate, up, count: tokens * wGate.rows, gelu: gelu)
+            return
+        }
+        Kernels.matvecRows([wGate, wUp], x, [gate, up], pool: pool) { first, count in
+            CPUOps.gatedActivation(gate + first, up + first, count: count, gelu: gelu)
+        }
     }
 }
 

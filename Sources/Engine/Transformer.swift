@@ -55,9 +55,7 @@ public final class Transformer: @unchecked Sendable {
     private var logitsRows = 1
     // Matrices that read the same input, multiplied in one backend call, and their outputs.
     private let qkvWeights: [[WeightMatrix]]          // per layer: wq, wk, wv
-    private let gateUpWeights: [[WeightMatrix]]       // per layer: ffnGate, ffnUp
     private let qkvOutputs: [UnsafeMutablePointer<Float>]
-    private let gateUpOutputs: [UnsafeMutablePointer<Float>]
 
     public init(model: Model, backend: Backend, maxBatch: Int = 256) throws {
         self.model = model
@@ -76,9 +74,7 @@ public final class Transformer: @unchecked Sendable {
         up = .allocate(capacity: maxBatch * c.feedForwardLength)
         logitsBuffer = .allocate(capacity: c.vocabularySize)
         qkvWeights = model.weights.layers.map { [$0.wq, $0.wk, $0.wv] }
-        gateUpWeights = model.weights.layers.map { [$0.ffnGate, $0.ffnUp] }
         qkvOutputs = [q, k, v]
-        gateUpOutputs = [gate, up]
         try backend.prepare(weights: model.weights, config: c)
     }
 
@@ -185,8 +181,8 @@ public final class Transformer: @unchecked Sendable {
 
             // Feed-forward: x += down(act(h Wgate) * (h Wup)), h = norm(x)
             layer.ffnNorm.withUnsafeBufferPointer { backend.rmsNorm(x, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, h) }
-            backend.matmul(gateUpWeights[l], h, tokens: n, gateUpOutputs)   // gate, up
-            backend.gatedActivation(gate, up, count: n * c.feedForwardLength, gelu: c.architecture == .gemma3)
+            backend.gatedMatmul(gate: layer.ffnGate, up: layer.ffnUp, h, tokens: n, gate: gate, up: up,
+                                gelu: c.architecture == .gemma3)   // gate = act(h Wgate) * (h Wup)
             backend.matmul(layer.ffnDown, gate, tokens: n, o)
             if let post = layer.ffnPostNorm {
                 post.withUnsafeBufferPointer { backend.rmsNorm(o, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, o) }

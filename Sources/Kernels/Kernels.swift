@@ -7,6 +7,11 @@
 
 import CKernels
 import GGUF
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public enum Kernels {
     /// Types with a dequantizer and dot product here.
@@ -95,6 +100,11 @@ public enum Kernels {
             return
         }
 
+        if tokens == 1 {
+            matvec([w], x, [y], pool: pool)
+            return
+        }
+
         // Scratch: x quantized, tokens * cols int8, then d and s, tokens * cols / 32 floats each.
         let units = tokens * w.cols / 32
         let bytes = tokens * w.cols + 8 * units + 64
@@ -136,6 +146,10 @@ public enum Kernels {
             return
         }
         for w in ws { check(w.type, w.cols) }
+        if tokens == 1 {
+            matvec(ws, x, ys, pool: pool)
+            return
+        }
         let cols = first.cols, units = tokens * cols / 32, unitsPerToken = cols / 32
         let totalRows = ws.reduce(0) { $0 + $1.rows }
         let rowsPerTask = rowTile(rows: totalRows, threads: pool.threadCount)
@@ -164,6 +178,89 @@ public enum Kernels {
             }
         }
     }
+
+    // MARK: One token (decode)
+
+    /// One token through quantized matrices that read the same x (cols each) and share an activation format:
+    /// x is quantized once, then the rows of all matrices are one parallel job of GEMV tasks (ck_gemv_q8, the
+    /// bits of the tile kernel). Tasks are few (see matvecTile): each costs a claim and a completion on
+    /// shared counters, and the two threads must finish together.
+    static func matvec(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
+        let totalRows = ws.reduce(0) { $0 + $1.rows }
+        let rowsPerTask = matvecTile(rows: totalRows, threads: pool.threadCount)
+        withQuantized(ws[0], x, pool: pool) { qs, d, s in
+            // Task i covers rows [i * rowsPerTask, (i + 1) * rowsPerTask) of the matrices stacked in order.
+            pool.run((totalRows + rowsPerTask - 1) / rowsPerTask) { task in
+                var r0 = task * rowsPerTask, end = r0 + rowsPerTask, m = 0, base = 0
+                while m < ws.count && r0 < end {
+                    let w = ws[m]
+                    if r0 < base + w.rows {
+                        let local = r0 - base, count = min(end, base + w.rows) - r0
+                        ck_gemv_q8(Int32(w.type.rawValue), w.row(local), w.rowBytes, Int32(count), qs, d, s, w.cols,
+                                   ys[m] + local)
+                        r0 += count
+                    }
+                    base += w.rows
+                    m += 1
+                }
+            }
+        }
+    }
+
+    /// One token through matrices with the same shape and activation format (gate and up), split by row
+    /// ranges: each task computes rows r0..<r0+count of every matrix, then runs `epilogue(r0, count)` on the
+    /// same thread, so an element-wise op over those rows (the gated activation) needs no parallel job of its
+    /// own. Each output has the bits of `matmul`. Other shapes fall back to `matmul`, then one epilogue call.
+    public static func matvecRows(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, _ ys: [UnsafeMutablePointer<Float>],
+                                  pool: ThreadPool, epilogue: (_ firstRow: Int, _ count: Int) -> Void) {
+        precondition(ws.count == ys.count, "Kernels.matvecRows: one output per matrix")
+        guard let first = ws.first else { return }
+        let format = activationFormat(first.type)
+        guard format != nil, ws.allSatisfy({ $0.rows == first.rows && $0.cols == first.cols && activationFormat($0.type) == format }) else {
+            matmul(ws, x, tokens: 1, ys, pool: pool)
+            epilogue(0, first.rows)
+            return
+        }
+        for w in ws { check(w.type, w.cols) }
+        let rows = first.rows
+        let rowsPerTask = matvecTile(rows: rows * ws.count, threads: pool.threadCount) / ws.count & ~3
+        let step = max(4, rowsPerTask)
+        withQuantized(first, x, pool: pool) { qs, d, s in
+            pool.run((rows + step - 1) / step) { task in
+                let r0 = task * step, count = min(step, rows - r0)
+                for (w, y) in zip(ws, ys) {
+                    ck_gemv_q8(Int32(w.type.rawValue), w.row(r0), w.rowBytes, Int32(count), qs, d, s, w.cols, y + r0)
+                }
+                epilogue(r0, count)
+            }
+        }
+    }
+
+    /// Runs `body` holding the pool with x (w.cols floats, one token) quantized for w's type in scratch.
+    private static func withQuantized(_ w: WeightMatrix, _ x: UnsafePointer<Float>, pool: ThreadPool,
+                                      _ body: (UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
+        let units = w.cols / 32
+        pool.withScratch(bytes: w.cols + 8 * units + 64) { scratch in
+            let qs = scratch.assumingMemoryBound(to: Int8.self)
+            let d = (scratch + ((w.cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
+            ck_quantize_for(Int32(w.type.rawValue), x, w.cols, ck_q8(qs: qs, d: d, s: d + units))
+            body(qs, d, d + units)
+        }
+    }
+
+    /// Rows per one-token task: about `WAFER_GEMV_TASKS` (default 16) tasks per thread, in multiples of 4 rows
+    /// (the GEMV kernel's step), at least 16 rows. Claiming a task is one compare-and-swap; with many tasks a
+    /// thread that is preempted on a shared machine leaves little for the other to wait on (4 per thread was
+    /// measured slower here under load).
+    static func matvecTile(rows: Int, threads: Int) -> Int {
+        let perTask = (rows + tasksPerThread * threads - 1) / (tasksPerThread * threads)
+        return max(16, (perTask + 3) & ~3)
+    }
+
+    static let tasksPerThread: Int = {
+        if let env = getenv("WAFER_GEMV_TASKS"), let n = Int(String(cString: env)), n > 0 { return n }
+        return 16
+    }()
 
     /// Which 8-bit activation format a weight type's dot product takes (ggml's vec_dot_type), nil for float types.
     static func activationFormat(_ type: GGMLType) -> Int? {

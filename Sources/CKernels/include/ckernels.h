@@ -84,6 +84,10 @@ float ck_dot_f32(int type, const void *row, const float *x, long n);
 void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr,
                      const int8_t *qs, const float *d, const float *s, long n, int nt,
                      float *y, long ldy);
+/// One token: y[r] = row r . x for rows 0..<nr (stride rowBytes), x quantized by ck_quantize_for(type). The
+/// same bits as ck_gemm_q8_tile with nt = 1 (and as ck_dot_q8 per row); rows are walked four at a time.
+void ck_gemv_q8(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d, const float *s,
+                long n, float *y);
 /// One query row of attention over F16 keys and values (rows of headDim at keys/values + p * headDim) for
 /// positions first...last: scores (indexed by position, room up to last) and out (headDim). The arithmetic
 /// of CPUOps.attention (see attention.c); every level gives the same bits.

@@ -1,0 +1,267 @@
+// One-token matrix-vector kernels (decode), included by gemv_x86.c twice: once for AVX2 (CK_VNNI 0) and once
+// for AVX-512 VNNI (CK_VNNI 1). FN(name) gives each copy its own names.
+//
+// y[r] = row r . x for rows 0..<nr, with x quantized once (ck_quantize_for). Four rows are walked side by side:
+// each unit of activations is loaded once for the four rows, and the four rows' float accumulators are four
+// independent dependency chains, so the fused multiply-add latency of one chain no longer sets the pace.
+// Per row the arithmetic is exactly ck_dot_q8_scalar's (ggml's AVX2 vec_dot): the same integer lane sums
+// (exact, in any order) and the same float operations in the same order, so every output has the bits of
+// the scalar reference and of ck_gemm_q8_tile.
+//
+// Shapes: w (nr, rowBytes) rows of ggml type `type` holding n elements; qs (n) int8, d and s (n / 32).
+
+#define GR 4  // rows walked together
+
+// u8 x s8 -> 8 int32 partial sums, each over 4 adjacent bytes.
+static inline __attribute__((always_inline)) __m256i FN(gv_dot8)(__m256i u, __m256i s) {
+#if CK_VNNI
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+// acc + sc * (sum of 4 adjacent u*s) in 8 int32 lanes (int16 pairs of maddubs never saturate for callers).
+static inline __attribute__((always_inline)) __m256i FN(gv_scaled)(__m256i acc, __m256i u, __m256i s, __m256i sc16) {
+#if CK_VNNI
+    return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(u, s), sc16);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc16));
+#endif
+}
+
+static inline __attribute__((always_inline)) float FN(gv_half)(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+// 32 bits -> 32 bytes, byte i = 0x10 if bit i is set.
+static inline __attribute__((always_inline)) __m256i FN(gv_bits16)(const uint8_t *p) {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    const __m256i shuffle = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                              0x0101010101010101, 0x0000000000000000);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x), shuffle);
+    bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
+}
+
+// hsum_float_8 of ggml (and hsum8 of scalar.c).
+static inline __attribute__((always_inline)) float FN(gv_hsum8)(__m256 v) {
+    __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
+// Rows are read four at a time, which the hardware prefetcher follows less well than one row after another:
+// each group asks for the same bytes GV_AHEAD rows further on while it works (prefetches never fault, so
+// running past the matrix's end is harmless).
+#ifndef GV_AHEAD
+#define GV_AHEAD 8
+#endif
+static inline __attribute__((always_inline)) void FN(gv_prefetch)(const uint8_t *p, long bytes) {
+    for (long o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+    _mm_prefetch((const char *)p + bytes - 1, _MM_HINT_T0);
+}
+
+// R (1..GR) rows starting at w (stride rowBytes) -> out[0..<R]. TYPE is a constant in every expansion.
+static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, const int R, const uint8_t *w,
+        long rowBytes, const int8_t *qs, const float *d, const float *s, long n, float *out) {
+    const long units = n / 32;
+    __m256 acc[GR];
+    float summs[GR];
+    for (int r = 0; r < R; r++) { acc[r] = _mm256_setzero_ps(); summs[r] = 0; }
+
+    if (TYPE == CK_Q4_0 || TYPE == CK_Q4_1 || TYPE == CK_Q5_0 || TYPE == CK_Q5_1 || TYPE == CK_Q8_0) {
+        const int hasMin = TYPE == CK_Q4_1 || TYPE == CK_Q5_1;
+        const long size = ck_type_size(TYPE);
+        const __m256i shift4 = _mm256_set_epi64x(4, 4, 0, 0), m4 = _mm256_set1_epi8(0x0F);
+        // Per chunk of 8 units: scale[r][k] = dw * da and (Q4_1, Q5_1) mins[r][k] = mw, as floats, so that the
+        // unit loop below broadcasts them from memory instead of converting halves one at a time.
+        float scale[GR][8] __attribute__((aligned(32))), mins[GR][8] __attribute__((aligned(32)));
+        for (long j0 = 0; j0 < units; j0 += 8) {
+            const int chunk = units - j0 < 8 ? (int)(units - j0) : 8;
+            for (int r = 0; r < R; r++) {
+                const uint8_t *b = w + r * rowBytes + j0 * size;
+                FN(gv_prefetch)(b + GV_AHEAD * rowBytes, chunk * size);
+                if (chunk == 8) {
+                    // The halves copied out with scalar moves, then converted 8 at a time (a gather is slower).
+                    uint16_t dh[8], mh[8];
+                    for (int k = 0; k < 8; k++) {
+                        memcpy(&dh[k], b + k * size, 2);
+                        if (hasMin) memcpy(&mh[k], b + k * size + 2, 2);
+                    }
+                    _mm256_store_ps(scale[r], _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)dh)),
+                                                            _mm256_loadu_ps(d + j0)));
+                    if (hasMin) _mm256_store_ps(mins[r], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)mh)));
+                } else {
+                    for (int k = 0; k < chunk; k++) {
+                        scale[r][k] = FN(gv_half)(b + k * size) * d[j0 + k];
+                        if (hasMin) mins[r][k] = FN(gv_half)(b + k * size + 2);
+                    }
+                }
+            }
+            for (int k = 0; k < chunk; k++) {
+                const long j = j0 + k;
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+                for (int r = 0; r < R; r++) {
+                    const uint8_t *b = w + r * rowBytes + j * size;
+                    __m256i p;
+                    if (TYPE == CK_Q4_1 || TYPE == CK_Q5_1) {
+                        const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b + (TYPE == CK_Q4_1 ? 4 : 8))));
+                        __m256i wv = _mm256_and_si256(_mm256_srlv_epi64(q, shift4), m4);
+                        if (TYPE == CK_Q5_1) wv = _mm256_or_si256(wv, FN(gv_bits16)(b + 4));
+                        p = FN(gv_dot8)(wv, a);
+                    } else {  // signed weights by the sign trick: |w| . sign(a, w)
+                        __m256i wv;
+                        if (TYPE == CK_Q8_0) wv = _mm256_loadu_si256((const __m256i *)(b + 2));
+                        else {
+                            const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b + (TYPE == CK_Q4_0 ? 2 : 6))));
+                            wv = _mm256_and_si256(_mm256_srlv_epi64(q, shift4), m4);
+                            if (TYPE == CK_Q5_0) wv = _mm256_or_si256(wv, FN(gv_bits16)(b + 2));
+                            wv = _mm256_sub_epi8(wv, _mm256_set1_epi8(TYPE == CK_Q4_0 ? 8 : 16));
+                        }
+                        p = FN(gv_dot8)(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(a, wv));
+                    }
+                    acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&scale[r][k]), _mm256_cvtepi32_ps(p), acc[r]);
+                    if (hasMin) summs[r] = fmaf(mins[r][k], s[j], summs[r]);
+                }
+            }
+        }
+    } else if (TYPE == CK_Q4_K || TYPE == CK_Q5_K) {
+        const int five = TYPE == CK_Q5_K;
+        const long size = five ? 176 : 144;
+        const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+        __m128 accm[GR];  // lane i: the scalar reference's accm[i]
+        for (int r = 0; r < R; r++) accm[r] = _mm_setzero_ps();
+        for (long sb = 0; sb < units / 8; sb++) {
+            const int8_t *a = qs + 256 * sb;
+            const float da = d[8 * sb];
+            // The 8 unit sums of the activations as int16 (|sum| <= 32 * 127).
+            const __m256i sai = _mm256_cvtps_epi32(_mm256_loadu_ps(s + 8 * sb));
+            const __m128i sa16 = _mm_packs_epi32(_mm256_castsi256_si128(sai), _mm256_extracti128_si256(sai, 1));
+            __m256i scales[GR], sumi[GR];
+            for (int r = 0; r < R; r++) {
+                const uint8_t *b = w + r * rowBytes + sb * size;
+                FN(gv_prefetch)(b + GV_AHEAD * rowBytes, size);
+                // 6-bit scales and mins of the 8 sub-blocks (ck_scale_min_k4), as ggml unpacks them.
+                uint32_t u[4];
+                memcpy(u, b + 4, 12);
+                u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+                const uint32_t mins = u[1] & 0x3f3f3f3f;
+                u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+                u[2] = mins;
+                u[0] &= 0x3f3f3f3f;
+                const __m256i ms = _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+                // Mins: lane i of madd = m[2i] * sa[2i] + m[2i+1] * sa[2i+1], as the reference's p.
+                const __m128i p = _mm_madd_epi16(_mm256_extracti128_si256(ms, 1), sa16);
+                const float scale_min = -da * FN(gv_half)(b + 2);
+                accm[r] = _mm_fmadd_ps(_mm_set1_ps(scale_min), _mm_cvtepi32_ps(p), accm[r]);
+                scales[r] = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(ms));
+                sumi[r] = _mm256_setzero_si256();
+            }
+            for (int g = 0; g < 4; g++) {
+                const __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + 64 * g));
+                const __m256i a1 = _mm256_loadu_si256((const __m256i *)(a + 64 * g + 32));
+                // Byte shuffles that broadcast int16 scale 2g (and 2g + 1) to every lane.
+                const __m256i pick0 = _mm256_set1_epi16((short)(0x0100 * (4 * g + 1) + 4 * g));
+                const __m256i pick1 = _mm256_set1_epi16((short)(0x0100 * (4 * g + 3) + 4 * g + 2));
+                for (int r = 0; r < R; r++) {
+                    const uint8_t *b = w + r * rowBytes + sb * size;
+                    const __m256i bytes = _mm256_loadu_si256((const __m256i *)(b + (five ? 48 : 16) + 32 * g));
+                    __m256i lo = _mm256_and_si256(bytes, m4);
+                    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
+                    if (five) {
+                        const __m256i hb = _mm256_loadu_si256((const __m256i *)(b + 16));
+                        const __m128i shift0 = _mm_cvtsi32_si128(2 * g), shift1 = _mm_cvtsi32_si128(2 * g + 1);
+                        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift0), one), 4));
+                        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift1), one), 4));
+                    }
+                    sumi[r] = FN(gv_scaled)(sumi[r], lo, a0, _mm256_shuffle_epi8(scales[r], pick0));
+                    sumi[r] = FN(gv_scaled)(sumi[r], hi, a1, _mm256_shuffle_epi8(scales[r], pick1));
+                }
+            }
+            for (int r = 0; r < R; r++) {
+                const float dw = FN(gv_half)(w + r * rowBytes + sb * size);
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            float m[4];
+            _mm_storeu_ps(m, accm[r]);
+            summs[r] = (m[0] + m[2]) + (m[1] + m[3]);
+        }
+    } else if (TYPE == CK_Q6_K) {
+        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+        for (long sb = 0; sb < units / 8; sb++) {
+            __m256i sumi[GR];
+            for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
+            for (int r = 0; r < R; r++) FN(gv_prefetch)(w + (r + GV_AHEAD) * rowBytes + sb * 210, 210);
+            for (int h = 0; h < 2; h++) {
+                __m256i a[4];
+                for (int k = 0; k < 4; k++) a[k] = _mm256_loadu_si256((const __m256i *)(qs + 256 * sb + 128 * h + 32 * k));
+                for (int r = 0; r < R; r++) {
+                    const uint8_t *b = w + r * rowBytes + sb * 210;
+                    const uint8_t *ql = b + 64 * h, *qhp = b + 128 + 32 * h;
+                    const int8_t *sc = (const int8_t *)(b + 192 + 8 * h);
+                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+                    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+                    const __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
+                    __m256i v[4];  // 0..63
+                    v[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
+                    v[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
+                    v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2));
+                    v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+                    const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+                    for (int k = 0; k < 4; k++) {
+                        // Lanes 0-3: elements 0..15 (scale sc[2k]); lanes 4-7: elements 16..31 (sc[2k+1]).
+                        const __m256i pick = _mm256_setr_epi8(
+                            4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                            4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                            4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
+                            4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3);
+                        const __m256i scale = _mm256_shuffle_epi8(sc16, pick);
+                        const __m256i ws = _mm256_sub_epi8(v[k], k32), wabs = _mm256_sign_epi8(ws, ws);
+                        sumi[r] = FN(gv_scaled)(sumi[r], wabs, _mm256_sign_epi8(a[k], ws), scale);
+                    }
+                }
+            }
+            for (int r = 0; r < R; r++) {
+                const float dw = FN(gv_half)(w + r * rowBytes + sb * 210 + 208);
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d[8 * sb] * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            }
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = FN(gv_hsum8)(acc[r]) + summs[r];
+}
+
+#define GV_ROWS(TYPE) do { \
+    int r = 0; \
+    for (; r + GR <= nr; r += GR) FN(gv_rows)(TYPE, GR, base + r * rowBytes, rowBytes, qs, d, s, n, y + r); \
+    switch (nr - r) { \
+    case 3: FN(gv_rows)(TYPE, 3, base + r * rowBytes, rowBytes, qs, d, s, n, y + r); break; \
+    case 2: FN(gv_rows)(TYPE, 2, base + r * rowBytes, rowBytes, qs, d, s, n, y + r); break; \
+    case 1: FN(gv_rows)(TYPE, 1, base + r * rowBytes, rowBytes, qs, d, s, n, y + r); break; \
+    } } while (0)
+
+// Returns 0 when the type has no kernel here (the caller falls back).
+int FN(ck_gemv_q8)(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                   const float *s, long n, float *y) {
+    const uint8_t *base = w;
+    switch (type) {
+    case CK_Q4_0: GV_ROWS(CK_Q4_0); return 1;
+    case CK_Q4_1: GV_ROWS(CK_Q4_1); return 1;
+    case CK_Q5_0: GV_ROWS(CK_Q5_0); return 1;
+    case CK_Q5_1: GV_ROWS(CK_Q5_1); return 1;
+    case CK_Q8_0: GV_ROWS(CK_Q8_0); return 1;
+    case CK_Q4_K: GV_ROWS(CK_Q4_K); return 1;
+    case CK_Q5_K: GV_ROWS(CK_Q5_K); return 1;
+    case CK_Q6_K: GV_ROWS(CK_Q6_K); return 1;
+    default: return 0;
+    }
+}
+#undef GV_ROWS
+#undef GR
