@@ -1,0 +1,197 @@
+// AVX-512 VNNI GEMM for the 32-element weight types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) with 2..n tokens:
+// the prefill and batch-verification path. Same bits as ck_dot_q8_scalar for every output.
+//
+// The reference arithmetic per output (row r, token t) is fixed: for each 32-block j, 8 int32 lanes
+// (lane k = sum of the products of elements 4k..4k+3), lane_k = fma(dw_r,j * da_t,j, float(int lane k), lane_k);
+// Q4_1/Q5_1 add summs = fma(mw_r,j, sa_t,j, summs); the result is hsum8(lanes) + summs.
+// Here the 8 lanes of two rows share one 512-bit register, dword-interleaved:
+//   lane 2k = row r lane k, lane 2k + 1 = row r+1 lane k,
+// so one vpdpbusd + one convert + one fma do the block for 2 rows x 1 token, and the two scales of a
+// (row pair, token) are one 64-bit broadcast from memory. Each group of up to 8 tokens is prepared once:
+//   a2   (token, block): the 32 activation bytes with every dword doubled (64 bytes), to meet the interleave;
+//   c2   (token, block): for signed weight types, -offset * (sum of each dword's 4 activations), doubled:
+//        the weights are made unsigned (q + offset: Q4_0 +8, Q5_0 +16, Q8_0 +128) for vpdpbusd, and starting
+//        the dot from c2 removes the offset exactly (integer sums);
+//   da2, sa2 (block): the tokens' scales (and Q8_1 sums) as pairs [t0, t0, t1, t1, ...].
+// Kernel: 2 row pairs (4 rows) x up to 8 tokens = 16 accumulators; weights unpacked once per block per
+// row pair. All float operations are the reference's, in its order, lane by lane.
+#if defined(__x86_64__)
+#include "ckernels_internal.h"
+#include <immintrin.h>
+#include <stdlib.h>
+
+#pragma STDC FP_CONTRACT OFF
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,bmi2,avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
+#include "gemm_avx512.h"
+
+#define GT 8  // tokens per group
+
+// Prepared activations of one token group, block-major: per block j, a2[GT][64], c2[GT][64], da2[16], sa2[16].
+enum { PREP_BLOCK = GT * 64 * 2 + 64 + 64 };
+
+static inline int type_offset(int type) {
+    switch (type) {
+    case CK_Q4_0: return 8;
+    case CK_Q5_0: return 16;
+    case CK_Q8_0: return 128;
+    default: return 0;
+    }
+}
+
+// Tokens 0..<nt of the group (activations of token t at qs + t * n, d/s + t * units).
+static void prepare(int type, const int8_t *qs, const float *d, const float *s, long n, int nt, uint8_t *out) {
+    const long units = n / 32;
+    const int offset = type_offset(type);
+    const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    const __m512i off8 = _mm512_set1_epi8((char)offset);
+    for (long j = 0; j < units; j++) {
+        uint8_t *blk = out + j * PREP_BLOCK;
+        float *da2 = (float *)(blk + GT * 128), *sa2 = da2 + 16;
+        for (int t = 0; t < GT; t++) {
+            if (t < nt) {
+                const __m512i a = _mm512_permutexvar_epi32(dup, _mm512_castsi256_si512(
+                    _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * j))));
+                _mm512_store_si512(blk + 64 * t, a);
+                if (offset)
+                    _mm512_store_si512(blk + GT * 64 + 64 * t,
+                                       _mm512_sub_epi32(_mm512_setzero_si512(),
+                                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), off8, a)));
+                da2[2 * t] = da2[2 * t + 1] = d[t * units + j];
+                sa2[2 * t] = sa2[2 * t + 1] = s[t * units + j];
+            } else {
+                da2[2 * t] = da2[2 * t + 1] = 0;
+                sa2[2 * t] = sa2[2 * t + 1] = 0;
+            }
+        }
+    }
+}
+
+// Nibbles of two rows (16 bytes each at p, q) as interleaved unsigned weights 0..15: element e of a row is
+// the low nibble of byte e (e < 16) or the high nibble of byte e - 16.
+static inline __attribute__((always_inline)) __m512i nibbles2(const uint8_t *p, const uint8_t *q) {
+    const __m512i idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 0, 16, 1, 17, 2, 18, 3, 19);
+    const __m512i both = _mm512_permutex2var_epi32(_mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p)), idx,
+                                                   _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)q)));
+    // Words 16..31 (the upper 256 bits) shifted right by 4: the high nibbles.
+    const __m512i shifted = _mm512_mask_srli_epi16(both, (__mmask32)0xFFFF0000u, both, 4);
+    return _mm512_and_si512(shifted, _mm512_set1_epi8(0x0F));
+}
+
+// The fifth bit (0x10) of two rows' elements from their 32-bit masks, in the interleaved byte order:
+// element e of row a at byte 8 * (e / 4) + e % 4, of row b 4 bytes further.
+static inline __attribute__((always_inline)) __m512i add_bit5(__m512i w, const uint8_t *ha, const uint8_t *hb) {
+    uint32_t xa, xb;
+    memcpy(&xa, ha, 4);
+    memcpy(&xb, hb, 4);
+    const __mmask64 m = _pdep_u64(xa, 0x0F0F0F0F0F0F0F0FULL) | _pdep_u64(xb, 0xF0F0F0F0F0F0F0F0ULL);
+    return _mm512_mask_add_epi8(w, m, w, _mm512_set1_epi8(0x10));
+}
+
+// Unsigned interleaved weights of block j of rows a and b.
+static inline __attribute__((always_inline)) __m512i unpack2(int type, const uint8_t *a, const uint8_t *b) {
+    switch (type) {
+    case CK_Q4_0: return nibbles2(a + 2, b + 2);
+    case CK_Q4_1: return nibbles2(a + 4, b + 4);
+    case CK_Q5_0: return add_bit5(nibbles2(a + 6, b + 6), a + 2, b + 2);
+    case CK_Q5_1: return add_bit5(nibbles2(a + 8, b + 8), a + 4, b + 4);
+    default:  // Q8_0: q + 128
+        return _mm512_xor_si512(interleave32(_mm256_loadu_si256((const __m256i *)(a + 2)),
+                                             _mm256_loadu_si256((const __m256i *)(b + 2))),
+                                _mm512_set1_epi8((char)0x80));
+    }
+}
+
+// RP row pairs (rows r0, r0+1 and r1, r1+1, given as 4 row pointers) x NT tokens of a prepared group.
+// y[t * ldy + k] gets row k's output for k < outRows.
+static inline __attribute__((always_inline)) void kernel(int type, const int RP, const int NT,
+        const uint8_t *const rows[4], long units, const uint8_t *prep, float *y, long ldy, int outRows) {
+    const long size = ck_type_size(type);
+    const int signedType = type_offset(type) != 0, hasMin = type == CK_Q4_1 || type == CK_Q5_1;
+    __m512 acc[2][GT], summs[2];
+    float scales[2][16] __attribute__((aligned(64)));
+    for (int p = 0; p < RP; p++) {
+        summs[p] = _mm512_setzero_ps();
+        for (int t = 0; t < NT; t++) acc[p][t] = _mm512_setzero_ps();
+    }
+    for (long j = 0; j < units; j++, prep += PREP_BLOCK) {
+        const __m512 da2 = _mm512_load_ps(prep + GT * 128);
+        __m512i w[2];
+        for (int p = 0; p < RP; p++) {
+            const uint8_t *a = rows[2 * p] + j * size, *b = rows[2 * p + 1] + j * size;
+            w[p] = unpack2(type, a, b);
+            _mm512_store_ps(scales[p], _mm512_mul_ps(halves2(a, b), da2));
+            if (hasMin)
+                summs[p] = _mm512_fmadd_ps(halves2(a + 2, b + 2), _mm512_load_ps(prep + GT * 128 + 64), summs[p]);
+        }
+        for (int t = 0; t < NT; t++) {
+            const __m512i a = _mm512_load_si512(prep + 64 * t);
+            for (int p = 0; p < RP; p++) {
+                // The offset correction starts each dot (a fresh load per row pair: vpdpbusd overwrites it).
+                const __m512i start = signedType ? _mm512_load_si512(prep + GT * 64 + 64 * t) : _mm512_setzero_si512();
+                const __m512 dot = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, w[p], a));
+                double pair;
+                memcpy(&pair, &scales[p][2 * t], 8);
+                acc[p][t] = _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(pair)), dot, acc[p][t]);
+            }
+        }
+    }
+    float sm[2][16] __attribute__((aligned(64)));
+    for (int p = 0; p < RP; p++) _mm512_store_ps(sm[p], summs[p]);
+    for (int t = 0; t < NT; t++)
+        for (int p = 0; p < RP; p++) {
+            float h[16] __attribute__((aligned(64)));
+            _mm512_store_ps(h, hsum_pairs(acc[p][t]));
+            if (2 * p < outRows) y[t * ldy + 2 * p] = h[0] + sm[p][2 * t];
+            if (2 * p + 1 < outRows) y[t * ldy + 2 * p + 1] = h[1] + sm[p][2 * t + 1];
+        }
+}
+
+#define NT_CASES(TYPE, RP) \
+    switch (group) { \
+    case 1: kernel(TYPE, RP, 1, rows, units, prep, y, ldy, outRows); break; \
+    case 2: kernel(TYPE, RP, 2, rows, units, prep, y, ldy, outRows); break; \
+    case 3: kernel(TYPE, RP, 3, rows, units, prep, y, ldy, outRows); break; \
+    case 4: kernel(TYPE, RP, 4, rows, units, prep, y, ldy, outRows); break; \
+    case 5: kernel(TYPE, RP, 5, rows, units, prep, y, ldy, outRows); break; \
+    case 6: kernel(TYPE, RP, 6, rows, units, prep, y, ldy, outRows); break; \
+    case 7: kernel(TYPE, RP, 7, rows, units, prep, y, ldy, outRows); break; \
+    default: kernel(TYPE, RP, 8, rows, units, prep, y, ldy, outRows); break; \
+    }
+
+// Rows 0..<nr of a tile against one prepared group of nt tokens.
+#define GROUP(TYPE) \
+    for (int r = 0; r < nr; r += 4) { \
+        const int outRows = nr - r < 4 ? nr - r : 4; \
+        const uint8_t *rows[4]; \
+        for (int k = 0; k < 4; k++) rows[k] = base + (long)(r + (k < outRows ? k : outRows - 1)) * rowBytes; \
+        if (outRows > 2) { NT_CASES(TYPE, 2) } else { NT_CASES(TYPE, 1) } \
+        y += 4; \
+    }
+
+int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                      const float *s, long n, int nt, float *yOut, long ldy) {
+    if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) return 0;
+    const long units = n / 32;
+    uint8_t *prep = prep_storage(units * PREP_BLOCK);
+    if (!prep) return 0;
+    const uint8_t *base = w;
+    for (int t0 = 0; t0 < nt; t0 += GT) {
+        const int group = nt - t0 < GT ? nt - t0 : GT;
+        prepare(type, qs + t0 * n, d + t0 * units, s + t0 * units, n, group, prep);
+        float *y = yOut + t0 * ldy;
+        switch (type) {
+        case CK_Q4_0: GROUP(CK_Q4_0); break;
+        case CK_Q4_1: GROUP(CK_Q4_1); break;
+        case CK_Q5_0: GROUP(CK_Q5_0); break;
+        case CK_Q5_1: GROUP(CK_Q5_1); break;
+        default: GROUP(CK_Q8_0); break;
+        }
+    }
+    return 1;
+}
+#undef GROUP
+#undef NT_CASES
+#undef GT
+
+#pragma clang attribute pop
+#endif
