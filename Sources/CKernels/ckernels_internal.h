@@ -77,6 +77,9 @@ void ck_gemm_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_
 /// AVX-512 kernel for the 32-element types (gemm_avx512.c); returns 0 (and does nothing) for other types.
 int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                       const float *s, long n, int nt, float *y, long ldy);
+/// AVX-512 kernel for Q4_K and Q6_K (gemm_avx512_k.c); returns 0 (and does nothing) for other types.
+int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                       const float *s, long n, int nt, float *y, long ldy);
 void ck_gemm_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                      const float *s, long n, int nt, float *y, long ldy);
 int ck_gemv_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,

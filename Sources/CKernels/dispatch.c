@@ -92,8 +92,10 @@ void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr, const int8_
                      const float *s, long n, int nt, float *y, long ldy) {
 #if defined(__x86_64__)
     const int level = ck_cpu_level();
-    // Two or more tokens of a 32-element type: the 512-bit kernel (two rows per register).
-    if (level >= CK_LEVEL_AVX512VNNI && nt >= 2 && ck_gemm_q8_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy)) return;
+    // Two or more tokens of a 32-element type, Q4_K or Q6_K: the 512-bit kernels (two rows per register).
+    if (level >= CK_LEVEL_AVX512VNNI && nt >= 2 &&
+        (ck_gemm_q8_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy) ||
+         ck_gemm_q8k_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy))) return;
     if (level >= CK_LEVEL_AVX512VNNI) { ck_gemm_q8_vnni(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy); return; }
     if (level >= CK_LEVEL_AVX2) { ck_gemm_q8_avx2(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy); return; }
 #endif

@@ -1,0 +1,220 @@
+// AVX-512 VNNI GEMM for the K-quant weight types Q4_K and Q6_K with 2..n tokens (Q8_K activations).
+// Same bits as ck_dot_q8_scalar for every output.
+//
+// Reference arithmetic per output (row r, token t), per super-block of 256 (8 sub-blocks of 32):
+//   8 int32 lanes sumi_k = sum over sub-blocks j of sc_j(k) * (lane k of sub-block j), lane k of a sub-block
+//   being the sum of the products of its elements 4k..4k+3 (Q6_K: sc per 16 elements, so lanes 0-3 and 4-7
+//   of a sub-block have their own scale); then acc_k = fma(da * dw, float(sumi_k), acc_k).
+//   Q4_K mins: 4 lanes accm_i = fma(-da * dmin, float(m_2i S_2i + m_2i+1 S_2i+1), accm_i) (S_j: sum of
+//   sub-block j's activation quants). Result hsum8(acc) (+ (accm0 + accm2) + (accm1 + accm3) for Q4_K).
+// As in gemm_avx512.c two rows share a register, dword-interleaved (lane 2k = row a lane k, 2k + 1 = row b
+// lane k), and activations are prepared once per group of 8 tokens, with every dword doubled.
+// Integer part: vpmaddubsw (u8 x s8 pairs, no saturation for these ranges) then vpdpwssd with the scales.
+//   Q4_K: weights 0..15 unsigned, activations signed, as they are.
+//   Q6_K: weights q - 32 are signed, so the activations are made unsigned (a + 128, prepared once) and
+//   the exact correction -128 * sum_j sc_j(k) * (sum of the lane's weights) is added to sumi once per
+//   super-block and row pair.
+#if defined(__x86_64__)
+#include "ckernels_internal.h"
+#include <immintrin.h>
+#include <stdlib.h>
+
+#pragma STDC FP_CONTRACT OFF
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,bmi2,avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
+#include "gemm_avx512.h"
+
+#define GT 8  // tokens per group
+
+// Prepared activations of one token group per super-block: a2[8 sub-blocks][GT][64], da2[16], nda2[16]
+// (-da), sums[4][16 dwords] (dwords 2t, 2t + 1: the int16 pair S_2i, S_2i+1 of token t).
+enum { KPREP = 8 * GT * 64 + 64 + 64 + 4 * 64 };
+
+static void prepare_k(int type, const int8_t *qs, const float *d, const float *s, long n, int nt, uint8_t *out) {
+    const long units = n / 32;
+    const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    const __m512i flip = _mm512_set1_epi8(type == CK_Q6_K ? (char)0x80 : 0);
+    for (long b = 0; b < n / 256; b++) {
+        uint8_t *blk = out + b * KPREP;
+        float *da2 = (float *)(blk + 8 * GT * 64), *nda2 = da2 + 16;
+        int32_t *sums = (int32_t *)(nda2 + 16);
+        for (int t = 0; t < GT; t++) {
+            if (t >= nt) {
+                da2[2 * t] = da2[2 * t + 1] = nda2[2 * t] = nda2[2 * t + 1] = 0;
+                for (int i = 0; i < 4; i++) sums[16 * i + 2 * t] = sums[16 * i + 2 * t + 1] = 0;
+                continue;
+            }
+            for (int j = 0; j < 8; j++) {
+                const __m512i a = _mm512_permutexvar_epi32(dup, _mm512_castsi256_si512(
+                    _mm256_loadu_si256((const __m256i *)(qs + t * n + 256 * b + 32 * j))));
+                _mm512_store_si512(blk + (j * GT + t) * 64, _mm512_xor_si512(a, flip));
+            }
+            const float *dt = d + t * units + 8 * b, *st = s + t * units + 8 * b;
+            da2[2 * t] = da2[2 * t + 1] = dt[0];
+            nda2[2 * t] = nda2[2 * t + 1] = -dt[0];
+            for (int i = 0; i < 4; i++) {
+                const int32_t pair = (int32_t)(((uint32_t)(uint16_t)(int16_t)st[2 * i]) |
+                                               ((uint32_t)(uint16_t)(int16_t)st[2 * i + 1] << 16));
+                sums[16 * i + 2 * t] = sums[16 * i + 2 * t + 1] = pair;
+            }
+        }
+    }
+}
+
+// 64-bit pattern of two dwords, each an int16 value twice: [x, x, y, y] as words.
+static inline uint64_t word_pair(int x, int y) {
+    return (uint64_t)((uint32_t)(uint16_t)x * 0x10001u) | (uint64_t)((uint32_t)(uint16_t)y * 0x10001u) << 32;
+}
+
+// RP row pairs (row pointers rows[0..3]) x NT tokens of a prepared group; y[t * ldy + k] for k < outRows.
+static inline __attribute__((always_inline)) void kernel_k(int type, const int RP, const int NT,
+        const uint8_t *const rows[4], long superBlocks, const uint8_t *prep, float *y, long ldy, int outRows) {
+    const int six = type == CK_Q6_K;
+    const long size = six ? 210 : 144;
+    float acc[2][GT][16] __attribute__((aligned(64)));
+    __m512 accm[2][4];
+    for (int p = 0; p < RP; p++) {
+        for (int i = 0; i < 4; i++) accm[p][i] = _mm512_setzero_ps();
+        for (int t = 0; t < NT; t++) _mm512_store_ps(acc[p][t], _mm512_setzero_ps());
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(32);
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (long b = 0; b < superBlocks; b++, prep += KPREP) {
+        const __m512 da2 = _mm512_load_ps(prep + 8 * GT * 64);
+        float scales[2][16] __attribute__((aligned(64)));
+        __m512i sc16[2][8];  // per row pair and sub-block: int16 scales in the interleaved lane order
+        for (int p = 0; p < RP; p++) {
+            const uint8_t *a = rows[2 * p] + b * size, *bb = rows[2 * p + 1] + b * size;
+            if (six) {
+                _mm512_store_ps(scales[p], _mm512_mul_ps(halves2(a + 208, bb + 208), da2));
+                const int8_t *sa = (const int8_t *)(a + 192), *sb = (const int8_t *)(bb + 192);
+                for (int j = 0; j < 8; j++) {
+                    const int h = j / 4, k = j % 4;
+                    const int lo = 8 * h + 2 * k, hi = lo + 1;  // lanes 0-3, lanes 4-7
+                    sc16[p][j] = _mm512_inserti64x4(_mm512_set1_epi64((long long)word_pair(sa[lo], sb[lo])),
+                                                    _mm256_set1_epi64x((long long)word_pair(sa[hi], sb[hi])), 1);
+                }
+            } else {
+                _mm512_store_ps(scales[p], _mm512_mul_ps(halves2(a, bb), da2));
+                uint8_t sca[8], ma[8], scb[8], mb[8];
+                for (int j = 0; j < 8; j++) {
+                    ck_scale_min_k4(j, a + 4, &sca[j], &ma[j]);
+                    ck_scale_min_k4(j, bb + 4, &scb[j], &mb[j]);
+                    sc16[p][j] = _mm512_set1_epi64((long long)word_pair(sca[j], scb[j]));
+                }
+                // Mins: 16 lanes (token, row) at once, as the reference's 4 lanes per output.
+                const __m512 scaleMin = _mm512_mul_ps(_mm512_load_ps(prep + 8 * GT * 64 + 64), halves2(a + 2, bb + 2));
+                for (int i = 0; i < 4; i++) {
+                    const uint64_t mpair = (uint64_t)((uint32_t)ma[2 * i] | (uint32_t)ma[2 * i + 1] << 16) |
+                                           (uint64_t)((uint32_t)mb[2 * i] | (uint32_t)mb[2 * i + 1] << 16) << 32;
+                    const __m512i prod = _mm512_madd_epi16(_mm512_set1_epi64((long long)mpair),
+                                                           _mm512_load_si512(prep + 8 * GT * 64 + 128 + 64 * i));
+                    accm[p][i] = _mm512_fmadd_ps(scaleMin, _mm512_cvtepi32_ps(prod), accm[p][i]);
+                }
+            }
+        }
+        __m512i sumi[2][GT], corr[2];
+        for (int p = 0; p < RP; p++) {
+            corr[p] = _mm512_setzero_si512();
+            for (int t = 0; t < NT; t++) sumi[p][t] = _mm512_setzero_si512();
+        }
+        for (int j = 0; j < 8; j++) {
+            __m512i w[2];
+            for (int p = 0; p < RP; p++) {
+                const uint8_t *a = rows[2 * p] + b * size, *bb = rows[2 * p + 1] + b * size;
+                if (six) {
+                    const int h = j / 4, k = j % 4;
+                    const uint8_t *qa = a + 64 * h + 32 * (k & 1), *qb = bb + 64 * h + 32 * (k & 1);
+                    const __m512i l = interleave32(_mm256_loadu_si256((const __m256i *)qa),
+                                                   _mm256_loadu_si256((const __m256i *)qb));
+                    const __m512i qh = interleave32(_mm256_loadu_si256((const __m256i *)(a + 128 + 32 * h)),
+                                                    _mm256_loadu_si256((const __m256i *)(bb + 128 + 32 * h)));
+                    const __m512i low = k < 2 ? _mm512_and_si512(l, m4) : _mm512_and_si512(_mm512_srli_epi16(l, 4), m4);
+                    __m512i high;  // bits 2k, 2k + 1 of qh at bits 4, 5
+                    switch (k) {
+                    case 0: high = _mm512_slli_epi16(qh, 4); break;
+                    case 1: high = _mm512_slli_epi16(qh, 2); break;
+                    case 2: high = qh; break;
+                    default: high = _mm512_srli_epi16(qh, 2); break;
+                    }
+                    w[p] = _mm512_sub_epi8(_mm512_or_si512(low, _mm512_and_si512(high, m2)), k32);
+                    corr[p] = _mm512_dpwssd_epi32(corr[p], _mm512_maddubs_epi16(ones, w[p]), sc16[p][j]);
+                } else {
+                    const __m512i q = interleave32(_mm256_loadu_si256((const __m256i *)(a + 16 + 32 * (j / 2))),
+                                                   _mm256_loadu_si256((const __m256i *)(bb + 16 + 32 * (j / 2))));
+                    w[p] = (j & 1) ? _mm512_and_si512(_mm512_srli_epi16(q, 4), m4) : _mm512_and_si512(q, m4);
+                }
+            }
+            for (int t = 0; t < NT; t++) {
+                const __m512i act = _mm512_load_si512(prep + (j * GT + t) * 64);
+                for (int p = 0; p < RP; p++) {
+                    const __m512i pairs = six ? _mm512_maddubs_epi16(act, w[p]) : _mm512_maddubs_epi16(w[p], act);
+                    sumi[p][t] = _mm512_dpwssd_epi32(sumi[p][t], pairs, sc16[p][j]);
+                }
+            }
+        }
+        for (int p = 0; p < RP; p++) {
+            const __m512i fix = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(corr[p], 7));
+            for (int t = 0; t < NT; t++) {
+                const __m512i v = six ? _mm512_add_epi32(sumi[p][t], fix) : sumi[p][t];
+                double pair;
+                memcpy(&pair, &scales[p][2 * t], 8);
+                _mm512_store_ps(acc[p][t], _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(pair)), _mm512_cvtepi32_ps(v),
+                                                           _mm512_load_ps(acc[p][t])));
+            }
+        }
+    }
+    for (int p = 0; p < RP; p++) {
+        float mins[16] __attribute__((aligned(64)));
+        if (!six) _mm512_store_ps(mins, _mm512_add_ps(_mm512_add_ps(accm[p][0], accm[p][2]),
+                                                      _mm512_add_ps(accm[p][1], accm[p][3])));
+        for (int t = 0; t < NT; t++) {
+            float h[16] __attribute__((aligned(64)));
+            _mm512_store_ps(h, hsum_pairs(_mm512_load_ps(acc[p][t])));
+            for (int k = 0; k < 2; k++)
+                if (2 * p + k < outRows) y[t * ldy + 2 * p + k] = six ? h[k] : h[k] + mins[2 * t + k];
+        }
+    }
+}
+
+#define NT_CASES(TYPE, RP) \
+    switch (group) { \
+    case 1: kernel_k(TYPE, RP, 1, rows, superBlocks, prep, y, ldy, outRows); break; \
+    case 2: kernel_k(TYPE, RP, 2, rows, superBlocks, prep, y, ldy, outRows); break; \
+    case 3: kernel_k(TYPE, RP, 3, rows, superBlocks, prep, y, ldy, outRows); break; \
+    case 4: kernel_k(TYPE, RP, 4, rows, superBlocks, prep, y, ldy, outRows); break; \
+    case 5: kernel_k(TYPE, RP, 5, rows, superBlocks, prep, y, ldy, outRows); break; \
+    case 6: kernel_k(TYPE, RP, 6, rows, superBlocks, prep, y, ldy, outRows); break; \
+    case 7: kernel_k(TYPE, RP, 7, rows, superBlocks, prep, y, ldy, outRows); break; \
+    default: kernel_k(TYPE, RP, 8, rows, superBlocks, prep, y, ldy, outRows); break; \
+    }
+
+#define GROUP(TYPE) \
+    for (int r = 0; r < nr; r += 4) { \
+        const int outRows = nr - r < 4 ? nr - r : 4; \
+        const uint8_t *rows[4]; \
+        for (int k = 0; k < 4; k++) rows[k] = base + (long)(r + (k < outRows ? k : outRows - 1)) * rowBytes; \
+        if (outRows > 2) { NT_CASES(TYPE, 2) } else { NT_CASES(TYPE, 1) } \
+        y += 4; \
+    }
+
+int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                       const float *s, long n, int nt, float *yOut, long ldy) {
+    if (type != CK_Q4_K && type != CK_Q6_K) return 0;
+    const long units = n / 32, superBlocks = n / 256;
+    uint8_t *prep = prep_storage(superBlocks * KPREP);
+    if (!prep) return 0;
+    const uint8_t *base = w;
+    for (int t0 = 0; t0 < nt; t0 += GT) {
+        const int group = nt - t0 < GT ? nt - t0 : GT;
+        prepare_k(type, qs + t0 * n, d + t0 * units, s + t0 * units, n, group, prep);
+        float *y = yOut + t0 * ldy;
+        if (type == CK_Q4_K) { GROUP(CK_Q4_K) } else { GROUP(CK_Q6_K) }
+    }
+    return 1;
+}
+#undef GROUP
+#undef NT_CASES
+#undef GT
+
+#pragma clang attribute pop
+#endif
