@@ -78,7 +78,7 @@ public enum Kernels {
         check(w.type, w.cols)
         guard tokens > 0, w.rows > 0 else { return }
         let type = Int32(w.type.rawValue)
-        let rowsPerTask = rowTile(rows: w.rows, threads: pool.threadCount)
+        let rowsPerTask = rowTile(rows: w.rows, threads: pool.threadCount, tokens: tokens)
         let rowTasks = (w.rows + rowsPerTask - 1) / rowsPerTask
 
         if w.type == .f32 || w.type == .f16 || w.type == .bf16 {
@@ -152,7 +152,7 @@ public enum Kernels {
         }
         let cols = first.cols, units = tokens * cols / 32, unitsPerToken = cols / 32
         let totalRows = ws.reduce(0) { $0 + $1.rows }
-        let rowsPerTask = rowTile(rows: totalRows, threads: pool.threadCount)
+        let rowsPerTask = rowTile(rows: totalRows, threads: pool.threadCount, tokens: tokens)
         let tasks = ws.map { ($0.rows + rowsPerTask - 1) / rowsPerTask }
         let tokenTile = 64
         let tokenTiles = (tokens + tokenTile - 1) / tokenTile
@@ -301,8 +301,11 @@ public enum Kernels {
         ck_round_f16(x, x, count)
     }
 
-    /// Rows per task: small enough for about 8 tasks per thread (load balance), at most 64.
-    static func rowTile(rows: Int, threads: Int) -> Int {
+    /// Rows per task: small enough for about 8 tasks per thread (load balance), at most 64. Batches of 256
+    /// tokens or more already give 4+ token tiles per row range, so their tiles take up to 128 rows: each
+    /// tile prepares its tokens' activations once for all its rows.
+    static func rowTile(rows: Int, threads: Int, tokens: Int = 1) -> Int {
+        if tokens >= 256 { return max(4, min(128, (rows / max(1, 2 * threads)) & ~3)) }
         let target = rows / max(1, 8 * threads)
         return max(4, min(64, target & ~3))
     }
