@@ -148,6 +148,12 @@ public struct EditExtractor: Sendable {
     }
 
     private mutating func fenced(_ body: [Line], info: String, pathBefore: String?, firstLine: Int) -> [Edit] {
+        if body.count >= 2, Self.isPathThenFence(body[0].content, body[1].content), let inner = Fence(opening: body[1].content) {
+            // "```python", "shapes.py", "```python", code, "```": a path and a second opening inside the fence
+            // (a closing fence has no info string, so the second opening does not close the first).
+            return fenced(Array(body.dropFirst(2)), info: inner.info, pathBefore: PathLine.path(in: body[0].content),
+                          firstLine: firstLine + 2)
+        }
         let infoPath = Fence.path(inInfo: info)
         let path = infoPath ?? pathBefore
         let opening = firstLine - 1

@@ -85,6 +85,9 @@ final class FormatTests: XCTestCase {
         // Qwen2.5-Coder-0.5B: the path line inside a bare fence, then the real fence.
         Case(name: "whole file, path in a bare fence before it", text: "```\ncalc.py\n```python\n" + expected + "```\n",
              format: .wholeFile),
+        // The same inside a fence with a language: the path and a second opening are the fence's first lines.
+        Case(name: "whole file, path and opening inside a fence", text: "```python\ncalc.py\n```python\n" + expected + "```\n",
+             format: .wholeFile),
     ]
 
     func testEveryFormatAppliesTheSameChange() throws {
