@@ -17,57 +17,7 @@
 #define NTMAX 4
 #endif
 
-// u8 (0..127 or so) x s8 -> 8 int32 partial sums, each over 4 adjacent bytes.
-static inline __attribute__((always_inline)) __m256i FN(dot8)(__m256i u, __m256i s) {
-#if CK_VNNI
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-#else
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-#endif
-}
-
-
-static inline __attribute__((always_inline)) float FN(half)(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-// 16 bytes of nibbles -> 32 bytes: low nibbles (elements 0..15) then high nibbles (16..31).
-static inline __attribute__((always_inline)) __m256i FN(nibbles)(const uint8_t *p) {
-    __m128i q = _mm_loadu_si128((const __m128i *)p);
-    __m128i m = _mm_set1_epi8(0x0F);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
-}
-
-// 32 bits -> 32 bytes, byte i = 0x10 if bit i is set.
-static inline __attribute__((always_inline)) __m256i FN(bits16)(const uint8_t *p) {
-    uint32_t x;
-    memcpy(&x, p, 4);
-    const __m256i shuffle = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                              0x0101010101010101, 0x0000000000000000);
-    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x), shuffle);
-    bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-    return _mm256_and_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
-}
-
-// As hsum_float_8 of ggml and hsum8 of scalar.c.
-static inline __attribute__((always_inline)) float FN(hsum8)(__m256 v) {
-    __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_movehdup_ps(x));
-    return _mm_cvtss_f32(x);
-}
-
-// acc + sc * (sum of 4 adjacent u*s) in 8 int32 lanes: int16 pairs of maddubs(u, s) (|pair| < 2^15 for every
-// caller, so no saturation), times sc16 and summed in pairs; one vpdpwssd with VNNI.
-static inline __attribute__((always_inline)) __m256i FN(scaled_acc)(__m256i acc, __m256i u, __m256i s, __m256i sc16) {
-#if CK_VNNI
-    return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(u, s), sc16);
-#else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc16));
-#endif
-}
+#include "simd_x86.h"
 
 // One row against NT tokens. Activations of token t: qs + t * n, d/s + t * (n / 32).
 static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uint8_t *w, const int8_t *qs,

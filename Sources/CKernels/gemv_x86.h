@@ -12,48 +12,7 @@
 
 #define GR 4  // rows walked together
 
-// u8 x s8 -> 8 int32 partial sums, each over 4 adjacent bytes.
-static inline __attribute__((always_inline)) __m256i FN(gv_dot8)(__m256i u, __m256i s) {
-#if CK_VNNI
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-#else
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-#endif
-}
-
-// acc + sc * (sum of 4 adjacent u*s) in 8 int32 lanes (int16 pairs of maddubs never saturate for callers).
-static inline __attribute__((always_inline)) __m256i FN(gv_scaled)(__m256i acc, __m256i u, __m256i s, __m256i sc16) {
-#if CK_VNNI
-    return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(u, s), sc16);
-#else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc16));
-#endif
-}
-
-static inline __attribute__((always_inline)) float FN(gv_half)(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-// 32 bits -> 32 bytes, byte i = 0x10 if bit i is set.
-static inline __attribute__((always_inline)) __m256i FN(gv_bits16)(const uint8_t *p) {
-    uint32_t x;
-    memcpy(&x, p, 4);
-    const __m256i shuffle = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                              0x0101010101010101, 0x0000000000000000);
-    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x), shuffle);
-    bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-    return _mm256_and_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
-}
-
-// hsum_float_8 of ggml (and hsum8 of scalar.c).
-static inline __attribute__((always_inline)) float FN(gv_hsum8)(__m256 v) {
-    __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_movehdup_ps(x));
-    return _mm_cvtss_f32(x);
-}
+#include "simd_x86.h"
 
 // Rows are read four at a time, which the hardware prefetcher follows less well than one row after another:
 // each group asks for the same bytes GV_AHEAD rows further on while it works (prefetches never fault, so
@@ -98,8 +57,8 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                     if (hasMin) _mm256_store_ps(mins[r], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)mh)));
                 } else {
                     for (int k = 0; k < chunk; k++) {
-                        scale[r][k] = FN(gv_half)(b + k * size) * d[j0 + k];
-                        if (hasMin) mins[r][k] = FN(gv_half)(b + k * size + 2);
+                        scale[r][k] = FN(half)(b + k * size) * d[j0 + k];
+                        if (hasMin) mins[r][k] = FN(half)(b + k * size + 2);
                     }
                 }
             }
@@ -112,18 +71,18 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                     if (TYPE == CK_Q4_1 || TYPE == CK_Q5_1) {
                         const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b + (TYPE == CK_Q4_1 ? 4 : 8))));
                         __m256i wv = _mm256_and_si256(_mm256_srlv_epi64(q, shift4), m4);
-                        if (TYPE == CK_Q5_1) wv = _mm256_or_si256(wv, FN(gv_bits16)(b + 4));
-                        p = FN(gv_dot8)(wv, a);
+                        if (TYPE == CK_Q5_1) wv = _mm256_or_si256(wv, FN(bits16)(b + 4));
+                        p = FN(dot8)(wv, a);
                     } else {  // signed weights by the sign trick: |w| . sign(a, w)
                         __m256i wv;
                         if (TYPE == CK_Q8_0) wv = _mm256_loadu_si256((const __m256i *)(b + 2));
                         else {
                             const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b + (TYPE == CK_Q4_0 ? 2 : 6))));
                             wv = _mm256_and_si256(_mm256_srlv_epi64(q, shift4), m4);
-                            if (TYPE == CK_Q5_0) wv = _mm256_or_si256(wv, FN(gv_bits16)(b + 2));
+                            if (TYPE == CK_Q5_0) wv = _mm256_or_si256(wv, FN(bits16)(b + 2));
                             wv = _mm256_sub_epi8(wv, _mm256_set1_epi8(TYPE == CK_Q4_0 ? 8 : 16));
                         }
-                        p = FN(gv_dot8)(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(a, wv));
+                        p = FN(dot8)(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(a, wv));
                     }
                     acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&scale[r][k]), _mm256_cvtepi32_ps(p), acc[r]);
                     if (hasMin) summs[r] = fmaf(mins[r][k], s[j], summs[r]);
@@ -157,7 +116,7 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                 const __m256i ms = _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
                 // Mins: lane i of madd = m[2i] * sa[2i] + m[2i+1] * sa[2i+1], as the reference's p.
                 const __m128i p = _mm_madd_epi16(_mm256_extracti128_si256(ms, 1), sa16);
-                const float scale_min = -da * FN(gv_half)(b + 2);
+                const float scale_min = -da * FN(half)(b + 2);
                 accm[r] = _mm_fmadd_ps(_mm_set1_ps(scale_min), _mm_cvtepi32_ps(p), accm[r]);
                 scales[r] = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(ms));
                 sumi[r] = _mm256_setzero_si256();
@@ -179,12 +138,12 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                         lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift0), one), 4));
                         hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift1), one), 4));
                     }
-                    sumi[r] = FN(gv_scaled)(sumi[r], lo, a0, _mm256_shuffle_epi8(scales[r], pick0));
-                    sumi[r] = FN(gv_scaled)(sumi[r], hi, a1, _mm256_shuffle_epi8(scales[r], pick1));
+                    sumi[r] = FN(scaled_acc)(sumi[r], lo, a0, _mm256_shuffle_epi8(scales[r], pick0));
+                    sumi[r] = FN(scaled_acc)(sumi[r], hi, a1, _mm256_shuffle_epi8(scales[r], pick1));
                 }
             }
             for (int r = 0; r < R; r++) {
-                const float dw = FN(gv_half)(w + r * rowBytes + sb * size);
+                const float dw = FN(half)(w + r * rowBytes + sb * size);
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
             }
         }
@@ -225,17 +184,17 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                             4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3);
                         const __m256i scale = _mm256_shuffle_epi8(sc16, pick);
                         const __m256i ws = _mm256_sub_epi8(v[k], k32), wabs = _mm256_sign_epi8(ws, ws);
-                        sumi[r] = FN(gv_scaled)(sumi[r], wabs, _mm256_sign_epi8(a[k], ws), scale);
+                        sumi[r] = FN(scaled_acc)(sumi[r], wabs, _mm256_sign_epi8(a[k], ws), scale);
                     }
                 }
             }
             for (int r = 0; r < R; r++) {
-                const float dw = FN(gv_half)(w + r * rowBytes + sb * 210 + 208);
+                const float dw = FN(half)(w + r * rowBytes + sb * 210 + 208);
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d[8 * sb] * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
             }
         }
     }
-    for (int r = 0; r < R; r++) out[r] = FN(gv_hsum8)(acc[r]) + summs[r];
+    for (int r = 0; r < R; r++) out[r] = FN(hsum8)(acc[r]) + summs[r];
 }
 
 #define GV_ROWS(TYPE) do { \
