@@ -248,6 +248,14 @@ final class TmuxTests: XCTestCase {
         Thread.sleep(forTimeInterval: 0.3)
         let screen = tmux.capture()
         XCTAssertEqual(screen, shown, "the screen changed after the halt")
+        try quitAndCompare(screen, tmux: tmux, trace: trace, framePath: framePath)
+    }
+
+    /// Quits with Ctrl+D and checks that `screen` (captured from tmux) is the last frame the program rendered,
+    /// which it writes to `framePath` on exit (trailing blanks aside). Returns that frame.
+    @discardableResult
+    private func quitAndCompare(_ screen: String, tmux: TmuxSession, trace: TraceFile, framePath: String,
+                                file: StaticString = #filePath, line: UInt = #line) throws -> String {
         tmux.keys("C-d")
         trace.wait(timeout: 10, "exit") { $0.contains { $0.name == "exit" } }
         _ = tmux.waitForScreen { _ in FileManager.default.fileExists(atPath: framePath) }
@@ -261,7 +269,8 @@ final class TmuxTests: XCTestCase {
             while r.last == "" { r.removeLast() }
             return r
         }
-        XCTAssertEqual(rows(screen), rows(frame))
+        XCTAssertEqual(rows(screen), rows(frame), file: file, line: line)
+        return frame
     }
 
     /// Keys typed before the program is ready, a terminal without colours (`TERM=vt100`), an answer with CJK and
@@ -296,20 +305,7 @@ final class TmuxTests: XCTestCase {
         _ = tmux.waitForScreen { $0.contains("■ interrupted") }
         Thread.sleep(forTimeInterval: 0.3)
         let screen = tmux.capture()
-        tmux.keys("C-d")
-        trace.wait(timeout: 10, "exit") { $0.contains { $0.name == "exit" } }
-        _ = tmux.waitForScreen { _ in FileManager.default.fileExists(atPath: framePath) }
-        let frame = try String(contentsOfFile: framePath, encoding: .utf8)
-        func rows(_ s: String) -> [String] {
-            var r = s.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-                var t = String(line)
-                while t.last == " " { t.removeLast() }
-                return t
-            }
-            while r.last == "" { r.removeLast() }
-            return r
-        }
-        XCTAssertEqual(rows(screen), rows(frame))
+        let frame = try quitAndCompare(screen, tmux: tmux, trace: trace, framePath: framePath)
         XCTAssertTrue(frame.contains("■ interrupted") && frame.contains("空行") && frame.contains("🚀"), frame)
         _ = tmux.waitForScreen { _ in tmux.isDead }
         XCTAssertTrue(tmux.isDead, "the program did not exit")
