@@ -146,27 +146,7 @@ static inline __attribute__((always_inline)) void kernel(int type, const int RP,
         }
 }
 
-#define NT_CASES(TYPE, RP) \
-    switch (group) { \
-    case 1: kernel(TYPE, RP, 1, rows, units, prep, y, ldy, outRows); break; \
-    case 2: kernel(TYPE, RP, 2, rows, units, prep, y, ldy, outRows); break; \
-    case 3: kernel(TYPE, RP, 3, rows, units, prep, y, ldy, outRows); break; \
-    case 4: kernel(TYPE, RP, 4, rows, units, prep, y, ldy, outRows); break; \
-    case 5: kernel(TYPE, RP, 5, rows, units, prep, y, ldy, outRows); break; \
-    case 6: kernel(TYPE, RP, 6, rows, units, prep, y, ldy, outRows); break; \
-    case 7: kernel(TYPE, RP, 7, rows, units, prep, y, ldy, outRows); break; \
-    default: kernel(TYPE, RP, 8, rows, units, prep, y, ldy, outRows); break; \
-    }
-
-// Rows 0..<nr of a tile against one prepared group of nt tokens.
-#define GROUP(TYPE) \
-    for (int r = 0; r < nr; r += 4) { \
-        const int outRows = nr - r < 4 ? nr - r : 4; \
-        const uint8_t *rows[4]; \
-        for (int k = 0; k < 4; k++) rows[k] = base + (long)(r + (k < outRows ? k : outRows - 1)) * rowBytes; \
-        if (outRows > 2) { NT_CASES(TYPE, 2) } else { NT_CASES(TYPE, 1) } \
-        y += 4; \
-    }
+#define GROUP(TYPE) AVX512_ROW_GROUPS(kernel, TYPE, units)
 
 int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                       const float *s, long n, int nt, float *yOut, long ldy) {
@@ -190,7 +170,6 @@ int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8
     return 1;
 }
 #undef GROUP
-#undef NT_CASES
 #undef GT
 
 #pragma clang attribute pop

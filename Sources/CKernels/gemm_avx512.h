@@ -43,4 +43,29 @@ static inline __attribute__((always_inline)) __m512 hsum_pairs(__m512 acc) {
     return _mm512_add_ps(x, _mm512_permute_ps(x, 0x4E));
 }
 
+// The tile loop both batch kernels share: rows 0..<nr of a tile, 4 at a time (a last group of 1-3 rows repeats
+// its last row and stores only outRows), against one prepared group of `group` tokens. KERNEL(TYPE, RP, NT,
+// rows, UNITS, prep, y, ldy, outRows) does 4 rows x NT tokens with RP registers of row pairs; NT is a constant
+// in each case so that the kernel is specialised for it.
+#define AVX512_NT_CASES(KERNEL, TYPE, RP, UNITS) \
+    switch (group) { \
+    case 1: KERNEL(TYPE, RP, 1, rows, UNITS, prep, y, ldy, outRows); break; \
+    case 2: KERNEL(TYPE, RP, 2, rows, UNITS, prep, y, ldy, outRows); break; \
+    case 3: KERNEL(TYPE, RP, 3, rows, UNITS, prep, y, ldy, outRows); break; \
+    case 4: KERNEL(TYPE, RP, 4, rows, UNITS, prep, y, ldy, outRows); break; \
+    case 5: KERNEL(TYPE, RP, 5, rows, UNITS, prep, y, ldy, outRows); break; \
+    case 6: KERNEL(TYPE, RP, 6, rows, UNITS, prep, y, ldy, outRows); break; \
+    case 7: KERNEL(TYPE, RP, 7, rows, UNITS, prep, y, ldy, outRows); break; \
+    default: KERNEL(TYPE, RP, 8, rows, UNITS, prep, y, ldy, outRows); break; \
+    }
+
+#define AVX512_ROW_GROUPS(KERNEL, TYPE, UNITS) \
+    for (int r = 0; r < nr; r += 4) { \
+        const int outRows = nr - r < 4 ? nr - r : 4; \
+        const uint8_t *rows[4]; \
+        for (int k = 0; k < 4; k++) rows[k] = base + (long)(r + (k < outRows ? k : outRows - 1)) * rowBytes; \
+        if (outRows > 2) { AVX512_NT_CASES(KERNEL, TYPE, 2, UNITS) } else { AVX512_NT_CASES(KERNEL, TYPE, 1, UNITS) } \
+        y += 4; \
+    }
+
 #endif

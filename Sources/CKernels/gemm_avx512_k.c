@@ -176,26 +176,7 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
     }
 }
 
-#define NT_CASES(TYPE, RP) \
-    switch (group) { \
-    case 1: kernel_k(TYPE, RP, 1, rows, superBlocks, prep, y, ldy, outRows); break; \
-    case 2: kernel_k(TYPE, RP, 2, rows, superBlocks, prep, y, ldy, outRows); break; \
-    case 3: kernel_k(TYPE, RP, 3, rows, superBlocks, prep, y, ldy, outRows); break; \
-    case 4: kernel_k(TYPE, RP, 4, rows, superBlocks, prep, y, ldy, outRows); break; \
-    case 5: kernel_k(TYPE, RP, 5, rows, superBlocks, prep, y, ldy, outRows); break; \
-    case 6: kernel_k(TYPE, RP, 6, rows, superBlocks, prep, y, ldy, outRows); break; \
-    case 7: kernel_k(TYPE, RP, 7, rows, superBlocks, prep, y, ldy, outRows); break; \
-    default: kernel_k(TYPE, RP, 8, rows, superBlocks, prep, y, ldy, outRows); break; \
-    }
-
-#define GROUP(TYPE) \
-    for (int r = 0; r < nr; r += 4) { \
-        const int outRows = nr - r < 4 ? nr - r : 4; \
-        const uint8_t *rows[4]; \
-        for (int k = 0; k < 4; k++) rows[k] = base + (long)(r + (k < outRows ? k : outRows - 1)) * rowBytes; \
-        if (outRows > 2) { NT_CASES(TYPE, 2) } else { NT_CASES(TYPE, 1) } \
-        y += 4; \
-    }
+#define GROUP(TYPE) AVX512_ROW_GROUPS(kernel_k, TYPE, superBlocks)
 
 int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                        const float *s, long n, int nt, float *yOut, long ldy) {
@@ -213,7 +194,6 @@ int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int
     return 1;
 }
 #undef GROUP
-#undef NT_CASES
 #undef GT
 
 #pragma clang attribute pop
