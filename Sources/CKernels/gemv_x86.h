@@ -25,6 +25,37 @@ static inline __attribute__((always_inline)) void FN(gv_prefetch)(const uint8_t 
     _mm_prefetch((const char *)p + bytes - 1, _MM_HINT_T0);
 }
 
+#if CK_VNNI
+// The F16 halves at the start of 8 consecutive blocks of a 32-element type (stride S bytes): lanes 0-7 the
+// scales d_k (word S/2 * k), lanes 8-15 the second halves m_k (word S/2 * k + 1: Q4_1 and Q5_1's mins). The words
+// come from two 128-byte windows by one two-register word permute each; masked loads read only the bytes of the
+// 8 blocks (a masked-off byte never faults), so the last blocks of a matrix are safe.
+static inline __attribute__((always_inline)) __m512 FN(block_halves8)(const int TYPE, const uint8_t *b) {
+    const int S = (int)ck_type_size(TYPE) / 2;  // words per block
+    const int hasMin = TYPE == CK_Q4_1 || TYPE == CK_Q5_1;
+    const int lastWord = 7 * S + hasMin;
+    uint16_t idx[2][32] __attribute__((aligned(64)));
+    __mmask32 inWindow1 = 0;
+    for (int j = 0; j < 32; j++) {
+        const int word = j < 8 ? S * j : (j < 16 && hasMin ? S * (j - 8) + 1 : 0);
+        idx[0][j] = (uint16_t)(word & 63);
+        idx[1][j] = (uint16_t)(word >= 64 ? word - 64 : 0);
+        if (word >= 64) inWindow1 |= (__mmask32)1 << j;
+    }
+    const long bytes = 2L * (lastWord + 1);  // bytes read: up to lastWord's
+    #define CK_BYTE_MASK(from) ((bytes - (from)) >= 64 ? ~0ULL : (bytes - (from)) <= 0 ? 0ULL : (1ULL << (bytes - (from))) - 1)
+    const __m512i a0 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(0), b), a1 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(64), b + 64);
+    __m512i words = _mm512_permutex2var_epi16(a0, _mm512_load_si512(idx[0]), a1);
+    if (bytes > 128) {
+        const __m512i a2 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(128), b + 128);
+        const __m512i a3 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(192), b + 192);
+        words = _mm512_mask_mov_epi16(words, inWindow1, _mm512_permutex2var_epi16(a2, _mm512_load_si512(idx[1]), a3));
+    }
+    #undef CK_BYTE_MASK
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(words));
+}
+#endif
+
 // R (1..GR) rows starting at w (stride rowBytes) -> out[0..<R]. TYPE is a constant in every expansion.
 static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, const int R, const uint8_t *w,
         long rowBytes, const int8_t *qs, const float *d, const float *s, long n, float *out) {
@@ -46,6 +77,12 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                 const uint8_t *b = w + r * rowBytes + j0 * size;
                 FN(gv_prefetch)(b + GV_AHEAD * rowBytes, chunk * size);
                 if (chunk == 8) {
+#if CK_VNNI
+                    // d (lanes 0-7) and m (lanes 8-15) of the 8 blocks picked by two word permutes.
+                    const __m512 dm = FN(block_halves8)(TYPE, b);
+                    _mm256_store_ps(scale[r], _mm256_mul_ps(_mm512_castps512_ps256(dm), _mm256_loadu_ps(d + j0)));
+                    if (hasMin) _mm256_store_ps(mins[r], _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dm), 1)));
+#else
                     // The halves copied out with scalar moves, then converted 8 at a time (a gather is slower).
                     uint16_t dh[8], mh[8];
                     for (int k = 0; k < 8; k++) {
@@ -55,6 +92,7 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                     _mm256_store_ps(scale[r], _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)dh)),
                                                             _mm256_loadu_ps(d + j0)));
                     if (hasMin) _mm256_store_ps(mins[r], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)mh)));
+#endif
                 } else {
                     for (int k = 0; k < chunk; k++) {
                         scale[r][k] = FN(half)(b + k * size) * d[j0 + k];
