@@ -56,13 +56,15 @@ final class FastKernelTests: XCTestCase {
 
     /// The SIMD kernels do the portable C kernels' operations in the same order: for quantized weights, matmul
     /// at each level gives the bits of matmul at .scalar (activation quantization and integer dots); float
-    /// weights agree to float rounding (NMSE < 1e-10). Decode and prefill tile shapes, and the remainders of the
-    /// 512-bit kernel's 4-row x 8-token blocks (rows 1, 2, 3 past a multiple of 4; 1..7 tokens past a group).
+    /// weights agree to float rounding (NMSE < 1e-10). Decode and prefill tile shapes, the remainders of the
+    /// 512-bit kernel's 4-row x 8-token blocks (rows 1, 2, 3 past a multiple of 4; 1..7 tokens past a group), and
+    /// one-token shapes with whole chunks of 8 blocks and a partial one.
     func testMatmulLevelsAgree() {
         let pool = ThreadPool(threads: 2)
         for type in Kernels.supportedTypes {
             for (rows, colBlocks, tokens) in [(33, 3, 1), (70, 2, 7), (9, 4, 64), (130, 1, 5),
-                                                 (5, 20, 13), (64, 18, 16), (3, 28, 9), (2, 5, 2), (1, 2, 3)] {
+                                                 (5, 20, 13), (64, 18, 16), (3, 28, 9), (2, 5, 2), (1, 2, 3),
+                                                 (70, 18, 1), (7, 16, 1)] {
                 let cols = colBlocks * max(type.blockSize, 32)
                 let w = MatmulTests.randomWeights(type, rows: rows, cols: cols, seed: UInt64(rows))
                 let x = MatmulTests.randomFloats(tokens * cols, seed: UInt64(tokens))
