@@ -71,7 +71,12 @@ public final class EngineChatBackend: ConversationBackend, @unchecked Sendable {
     }
 
     public var messages: [ChatMessage] { session.messages }
-    public func restore(_ messages: [ChatMessage]) { session.restore(messages) }
+    /// Sets the conversation and starts computing it in the background (`Session.prewarm`), so that the next
+    /// message prefills only itself.
+    public func restore(_ messages: [ChatMessage]) {
+        session.restore(messages)
+        session.prewarm()
+    }
     public func tokenCount(_ messages: [ChatMessage]) -> Int { session.promptTokens(messages).count }
     public func tokenCount(text: String) -> Int { session.tokenizer.encode(text, addBOS: false, parseSpecial: false).count }
 

@@ -64,6 +64,10 @@ public final class Session: @unchecked Sendable {
     private var answerWasInterrupted = false
     /// Set by `restore(_:)`: the next turn renders the whole conversation and reuses the longest cached prefix.
     private var needsRender = false
+    /// A background prefill of the conversation so far (`prewarm()`) is running; `cancelWarmup` stops it.
+    private let warmup = DispatchGroup()
+    private var warming = false
+    private var cancelWarmup = false
 
     public init(transformer: Transformer, contextSize: Int) {
         self.transformer = transformer
@@ -90,6 +94,7 @@ public final class Session: @unchecked Sendable {
 
     /// Forgets the conversation and empties the cache.
     public func reset() {
+        stopWarmup()
         lock.withLock {
             precondition(!busy, "reset while generating")
             messages = []
@@ -108,6 +113,7 @@ public final class Session: @unchecked Sendable {
     /// whatever came before the first dropped turn). An interrupted answer in `messages` should already
     /// carry `Session.interruptionMarker`.
     public func restore(_ messages: [ChatMessage]) {
+        stopWarmup()
         lock.withLock {
             precondition(!busy, "restore while generating")
             self.messages = messages
@@ -115,6 +121,45 @@ public final class Session: @unchecked Sendable {
             answerWasInterrupted = false
             needsRender = true
         }
+    }
+
+    /// Computes, in the background, the keys and values of the conversation as `restore(_:)` set it (above all
+    /// the system prompt), so that the next turn prefills only the new message: the first answer starts as
+    /// soon as the second. The next `chat` or `complete` waits for it on its generation thread (the work is
+    /// part of what it would compute anyway); `reset` and `restore` cancel it within one layer. Does nothing
+    /// while generating or when the cache already holds the conversation.
+    public func prewarm() {
+        let prefix: [Int32] = lock.withLock {
+            guard !busy, !warming, needsRender, !messages.isEmpty else { return [] }
+            let text = template.render(messages, addGenerationPrompt: false)
+            let request = tokenizer.encode(text, addBOS: tokenizer.addBOS && template.prefix.isEmpty, parseSpecial: true)
+            guard request.count < cache.capacity, request.count > commonPrefix(tokens, request) else { return [] }
+            warming = true
+            cancelWarmup = false
+            warmup.enter()
+            return request
+        }
+        guard !prefix.isEmpty else { return }
+        let thread = Thread { [self] in
+            defer {
+                lock.withLock { warming = false }
+                warmup.leave()
+            }
+            do {
+                _ = try prefill(prefix, shouldStop: { self.lock.withLock { self.cancelWarmup } })
+            } catch {
+                tokens = Array(tokens.prefix(cache.count))  // interrupted: the cache holds a prefix
+            }
+        }
+        thread.stackSize = 16 << 20
+        thread.name = "wafer.prewarm"
+        thread.start()
+    }
+
+    /// Cancels a background prefill and waits for it to stop (within one layer).
+    private func stopWarmup() {
+        lock.withLock { if warming { cancelWarmup = true } }
+        warmup.wait()
     }
 
     /// The prompt tokens of `messages` rendered with the generation prompt, as a fresh request would have them.
@@ -155,6 +200,7 @@ public final class Session: @unchecked Sendable {
             steers = []
         }
         let thread = Thread { [self] in
+            warmup.wait()  // a prewarm of this conversation finishes first; the request reuses what it computed
             let stats = run(request, maxTokens: maxTokens, config: config, chat: chat) { continuation.yield($0) }
             lock.withLock { busy = false }
             continuation.yield(.finished(stats.reason, stats.stats))
@@ -166,20 +212,26 @@ public final class Session: @unchecked Sendable {
         return stream
     }
 
-    /// Evaluates `newTokens` after what the cache holds up to `keep`, returning the last logits.
-    private func prefill(_ request: [Int32]) throws -> (logits: UnsafeMutablePointer<Float>, computed: Int, reused: Int) {
-        var shared = 0
-        while shared < min(tokens.count, request.count) && tokens[shared] == request[shared] { shared += 1 }
+    /// Evaluates `request` after the longest prefix of it the cache holds, returning the last logits.
+    private func prefill(_ request: [Int32], shouldStop: (() -> Bool)? = nil) throws
+        -> (logits: UnsafeMutablePointer<Float>, computed: Int, reused: Int) {
+        var shared = commonPrefix(tokens, request)
         if shared == request.count { shared -= 1 }  // at least one token must run to produce logits
         tokens.removeLast(tokens.count - shared)
         cache.setCount(shared)
         let fresh = Array(request[shared...])
-        let logits = try transformer.forward(fresh, cache: cache, logits: .last, shouldStop: { self.shouldStop })
+        let logits = try transformer.forward(fresh, cache: cache, logits: .last, shouldStop: shouldStop ?? { self.shouldStop })
         tokens += fresh
         return (logits, fresh.count, shared)
     }
 
     private var shouldStop: Bool { lock.withLock { interruptRequested } }
+
+    private func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
+        var n = 0
+        while n < min(a.count, b.count) && a[n] == b[n] { n += 1 }
+        return n
+    }
 
     private func takeSteer() -> String? {
         lock.withLock { steers.isEmpty ? nil : steers.removeFirst() }

@@ -144,4 +144,39 @@ final class SessionTests: XCTestCase {
         let (_, s2) = try XCTUnwrap(finish(again))
         XCTAssertGreaterThan(s2.reusedTokens, stats.promptTokens, "the cached conversation is reused")
     }
+
+    /// A prewarm computes the system prompt before the first message: that turn prefills only its own tokens,
+    /// and its answer equals the answer without a prewarm. A restore or reset during a prewarm cancels it.
+    func testPrewarmComputesTheSystemPromptBeforeTheFirstTurn() async throws {
+        let system = [ChatMessage(.system, String(repeating: "You answer in short sentences. ", count: 12))]
+        let cold = try makeSession(context: 1024)
+        cold.restore(system)
+        let coldEvents = await collect(cold.chat("What is a stack?", maxTokens: 8, sampler: greedy))
+        let (_, coldStats) = try XCTUnwrap(finish(coldEvents))
+        XCTAssertEqual(coldStats.reusedTokens, 0)
+
+        let warm = try makeSession(context: 1024)
+        warm.restore(system)
+        warm.prewarm()
+        let warmEvents = await collect(warm.chat("What is a stack?", maxTokens: 8, sampler: greedy))
+        let (_, warmStats) = try XCTUnwrap(finish(warmEvents))
+        let generationPrompt = warm.tokenizer.encode(warm.template.generationPrompt, addBOS: false, parseSpecial: true).count
+        let systemTokens = warm.promptTokens(system).count - generationPrompt
+        XCTAssertEqual(warmStats.reusedTokens, systemTokens, "the prewarmed system prompt is reused")
+        XCTAssertEqual(warmStats.prefillTokens + warmStats.reusedTokens, coldStats.prefillTokens)
+        XCTAssertEqual(warmStats.generated, coldStats.generated, "same answer with and without a prewarm")
+
+        // Cancelled prewarms leave a usable session.
+        for _ in 0..<3 {
+            warm.restore(system)
+            warm.prewarm()
+            warm.restore(system)
+        }
+        warm.prewarm()
+        warm.reset()
+        warm.restore(system)
+        let again = await collect(warm.chat("What is a stack?", maxTokens: 8, sampler: greedy))
+        let (_, againStats) = try XCTUnwrap(finish(again))
+        XCTAssertEqual(againStats.generated, coldStats.generated)
+    }
 }
