@@ -65,8 +65,11 @@ public struct Sampler {
         if config.temperature <= 0 {
             return candidates.max { $0.logit < $1.logit }!.id
         }
-        candidates.sort { $0.logit > $1.logit }
-        if config.topK > 0 && config.topK < candidates.count { candidates.removeLast(candidates.count - config.topK) }
+        if config.topK > 0 && config.topK < candidates.count {
+            keepTop(config.topK)
+        } else {
+            candidates.sort { $0.logit > $1.logit }
+        }
 
         // Softmax over what is left (sorted, so the first is the largest).
         var probs = softmax(candidates.map(\.logit), temperature: 1)
@@ -92,6 +95,21 @@ public struct Sampler {
             if r < cumulative { return candidate.id }
         }
         return candidates.last!.id
+    }
+
+    /// Keeps the k largest candidates in the order of a stable sort by descending logit (equal logits by
+    /// increasing id), without sorting the vocabulary: one pass that inserts into a short sorted list only
+    /// what beats its last entry.
+    private mutating func keepTop(_ k: Int) {
+        var top: [(id: Int32, logit: Float)] = []
+        top.reserveCapacity(k + 1)
+        for c in candidates where top.count < k || c.logit > top[top.count - 1].logit {
+            var i = top.count
+            while i > 0 && top[i - 1].logit < c.logit { i -= 1 }  // after equal logits: ids stay increasing
+            top.insert(c, at: i)
+            if top.count > k { top.removeLast() }
+        }
+        candidates = top
     }
 
     private func softmax(_ logits: [Float], temperature: Float) -> [Float] {
