@@ -44,7 +44,7 @@ static void attention_rows_by_row(const float *q, long qStride, int nq, const ui
 
 // v[n] = tree16(lanes of acc[n]) for n = 0..<16. The four steps add lanes i and i+8, then i and i+4, i and
 // i+2, i and i+1 of every vector, two vectors per addition: which is tree16's order. The shuffles leave the
-// sum of input a[k] in lane lane_of(k); the inputs are placed so that lane n gets acc[n].
+// sum of input a[k] in a lane that depends on k (below); the inputs are placed so that lane n gets acc[n].
 static inline __m512 reduce16(const __m512 acc[16]) {
     // Sum of a[k] ends in lane 4L + j for k = {0,2,1,3}[j] + {0,8,4,12}[L]; invert that placement.
     static const int slot[16] = {0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15};
