@@ -9,36 +9,31 @@
 // tree16(a) = ((a0+a8) + (a4+a12)) ... : halves added, then quarters, eighths, the last pair.
 // Positions outside first...last are skipped, which is what ggml's zero weights amount to (fma(0, v, a) = a).
 // The AVX2 path computes the same operations lane for lane, so it gives the scalar path's bits.
-#include "ckernels_internal.h"
+// Prefill runs many rows at once with the same arithmetic (attention_rows.c).
+#include "attention_internal.h"
 #include <math.h>
 #pragma STDC FP_CONTRACT OFF
 
-static inline float tree16(const float a[16]) {
-    float t[8];
-    for (int i = 0; i < 8; i++) t[i] = a[i] + a[i + 8];
-    const float r0 = t[0] + t[4], r1 = t[1] + t[5], r2 = t[2] + t[6], r3 = t[3] + t[7];
-    return (r0 + r2) + (r1 + r3);
-}
-
-// The softmax of scores[first...last] in place (before the F16 rounding), as ggml_compute_forward_soft_max_f32
-// with ggml_vec_soft_max_f32's AVX-512 loop; returns the factor 1 / sum.
-static float softmax_weights(float *scores, long first, long last, int simd) {
+// The softmax of the scores of positions first...last in place (before the F16 rounding), as
+// ggml_compute_forward_soft_max_f32 with ggml_vec_soft_max_f32's AVX-512 loop; returns the factor 1 / sum.
+// s[p - first] is the score of position p.
+float ck_softmax_weights(float *s, long first, long last, int simd) {
     float maxScore = -INFINITY;
-    for (long p = first; p <= last; p++) if (scores[p] > maxScore) maxScore = scores[p];
+    for (long p = first; p <= last; p++) if (s[p - first] > maxScore) maxScore = s[p - first];
     double sum = 0;
     for (long b0 = first & ~15L; b0 <= last; b0 += 16) {
         float x[16], e[16];
         for (int j = 0; j < 16; j++) {
             const long p = b0 + j;
-            x[j] = (p < first || p > last) ? -INFINITY : scores[p];
+            x[j] = (p < first || p > last) ? -INFINITY : s[p - first];
         }
 #if defined(__x86_64__)
         if (simd) ck_exp_minus16_avx2(x, maxScore, e);
         else
 #endif
             for (int j = 0; j < 16; j++) e[j] = ck_expf(x[j] - maxScore);
-        for (int j = 0; j < 16; j++) if (b0 + j >= first && b0 + j <= last) scores[b0 + j] = e[j];
-        sum += (double)tree16(e);
+        for (int j = 0; j < 16; j++) if (b0 + j >= first && b0 + j <= last) s[b0 + j - first] = e[j];
+        sum += (double)ck_tree16(e);
     }
     return (float)(1.0 / sum);
 }
@@ -49,15 +44,15 @@ static void attention_row_scalar(const float *q, const uint16_t *keys, const uin
         const uint16_t *k = keys + p * headDim;
         float acc[16] = {0};
         for (int i = 0; i < headDim; i++) acc[i & 15] = fmaf(q[i], ck_half_to_float(k[i]), acc[i & 15]);
-        scores[p] = tree16(acc) * scale;
+        scores[p] = ck_tree16(acc) * scale;
     }
-    const float inv = softmax_weights(scores, first, last, 0);
+    const float inv = ck_softmax_weights(scores + first, first, last, 0);
     for (long p = first; p <= last; p++) scores[p] = ck_f16_round(scores[p] * inv);
     for (int i = 0; i < headDim; i++) {
         float acc[16] = {0};
         for (long p = first; p <= last; p++)
             acc[p & 15] = fmaf(scores[p], ck_half_to_float(values[p * headDim + i]), acc[p & 15]);
-        out[i] = tree16(acc);
+        out[i] = ck_tree16(acc);
     }
 }
 
@@ -90,7 +85,7 @@ static void attention_row_avx2(const float *q, const uint16_t *keys, const uint1
         if (i < headDim) lo = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_half8(k + i), lo);
         scores[p] = tree16_avx2(lo, hi) * scale;
     }
-    const float inv = softmax_weights(scores, first, last, 1);
+    const float inv = ck_softmax_weights(scores + first, first, last, 1);
     for (long p = first; p <= last; p++) scores[p] = _cvtsh_ss(_cvtss_sh(scores[p] * inv, _MM_FROUND_TO_NEAREST_INT));
     // Output, 8 dims at a time: 16 accumulators, one per position class p mod 16, then tree16 across them.
     for (int i0 = 0; i0 < headDim; i0 += 8) {

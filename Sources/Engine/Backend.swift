@@ -148,13 +148,32 @@ public enum CPUOps {
     }
 
     /// llama.cpp's default (non-flash) attention arithmetic: q arrives rounded to F16 (the transformer rounds
-    /// it) and keys and values are F16 (the cache); scores are q . k summed in order, times `scale`; softmax
-    /// in F32; each weight is rounded to F16 (ggml converts the softmaxed KQ to F16 for the KQV product);
-    /// out = sum over positions of weight * v, in position order.
+    /// it) and keys and values are F16 (the cache); scores q . k in tinyBLAS's 16-lane order, times `scale`;
+    /// softmax with ggml's exponential and double sums; each weight rounded to F16 (ggml converts the
+    /// softmaxed KQ to F16 for the KQV product); out = the weighted sum of the values in 16 position classes
+    /// (the full order is in CKernels/attention.c). One token runs row by row; a batch runs blocks of rows
+    /// per head, with the same bits.
     public static func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
                                  heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let headDim = cache.headDim, kvHeads = cache.kvHeads, group = heads / kvHeads
         let end = startPosition + tokens
+        if tokens > 1 {
+            // Prefill: each job takes a block of query rows of one head, which share every converted key and
+            // value (Kernels.attentionRows: the same bits as row by row). The last blocks (the longest rows)
+            // go first; blocks shrink until there are a few jobs per thread.
+            var rowsPerJob = 32
+            while rowsPerJob > 4 && heads * ((tokens + rowsPerJob - 1) / rowsPerJob) < 4 * pool.threadCount { rowsPerJob /= 2 }
+            let blocks = (tokens + rowsPerJob - 1) / rowsPerJob
+            pool.parallelFor(heads * blocks) { job in
+                let h = job % heads, t0 = (blocks - 1 - job / heads) * rowsPerJob, count = min(rowsPerJob, tokens - t0)
+                Kernels.attentionRows(q + t0 * heads * headDim + h * headDim, qStride: heads * headDim, count: count,
+                                      keys: cache.keys(layer: layer, head: h / group),
+                                      values: cache.values(layer: layer, head: h / group),
+                                      last: startPosition + t0, window: window, headDim: headDim, scale: scale,
+                                      out + t0 * heads * headDim + h * headDim, outStride: heads * headDim)
+            }
+            return
+        }
         pool.parallelFor(heads * tokens) { job in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: end) { scores in
                 let h = job % heads, t = job / heads

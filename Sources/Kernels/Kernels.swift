@@ -280,6 +280,20 @@ public enum Kernels {
         ck_attention_row(q, keys, values, first, last, Int32(headDim), scale, scores, out)
     }
 
+    /// Attention for `count` query rows of one head at consecutive positions (prefill): row j (at
+    /// q + j * qStride) attends to positions first_j...last + j, first_j = 0, or max(0, last + j - window + 1)
+    /// with a window; its output goes to out + j * outStride. Each row gets exactly attentionRow's bits; the
+    /// keys and values are converted once per group of rows (see ck_attention_rows).
+    public static func attentionRows(_ q: UnsafePointer<Float>, qStride: Int, count: Int, keys: UnsafePointer<UInt16>,
+                                     values: UnsafePointer<UInt16>, last: Int, window: Int?, headDim: Int, scale: Float,
+                                     _ out: UnsafeMutablePointer<Float>, outStride: Int) {
+        let capacity = ck_attention_rows_scratch(last, Int32(count), Int32(headDim))
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: capacity) { scratch in
+            ck_attention_rows(q, qStride, Int32(count), keys, values, last, window ?? 0, Int32(headDim), scale, out,
+                              outStride, scratch.baseAddress!)
+        }
+    }
+
     /// gate[i] <- act(gate[i]) * up[i] with llama.cpp's CPU arithmetic: SwiGLU, silu(x) = x / (1 + exp(-x))
     /// with ggml's vector exponential, or GeGLU through ggml's F16 table of GELU-tanh (see activations.c).
     public static func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool) {

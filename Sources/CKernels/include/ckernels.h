@@ -93,6 +93,15 @@ void ck_gemv_q8(int type, const void *w, long rowBytes, int nr, const int8_t *qs
 /// of CPUOps.attention (see attention.c); every level gives the same bits.
 void ck_attention_row(const float *q, const uint16_t *keys, const uint16_t *values, long first, long last,
                       int headDim, float scale, float *scores, float *out);
+/// Query rows j = 0..<nq of one head at consecutive positions (prefill): row j (at q + j * qStride) attends
+/// to positions first_j...last_j, last_j = last0 + j, first_j = 0, or max(0, last_j - window + 1) when
+/// window > 0; its output goes to out + j * outStride. Each row gets exactly ck_attention_row's bits; the
+/// keys and values are converted once per group of rows (attention_rows.c). scratch: room for
+/// ck_attention_rows_scratch(last0, nq, headDim) floats.
+void ck_attention_rows(const float *q, long qStride, int nq, const uint16_t *keys, const uint16_t *values,
+                       long last0, long window, int headDim, float scale, float *out, long outStride,
+                       float *scratch);
+long ck_attention_rows_scratch(long last0, int nq, int headDim);
 /// gate[i] <- act(gate[i]) * up[i] for n values with llama.cpp's CPU arithmetic (see activations.c):
 /// SwiGLU (gelu == 0) or GeGLU through ggml's F16 GELU table (gelu != 0). Every level gives the same bits.
 void ck_gated_activation(float *gate, const float *up, long n, int gelu);
