@@ -199,9 +199,12 @@ public final class Session: @unchecked Sendable {
             interruptRequested = false
             steers = []
         }
+        let requested = Date()  // time to first token counts from here, a wait for a prewarm included
         let thread = Thread { [self] in
             warmup.wait()  // a prewarm of this conversation finishes first; the request reuses what it computed
-            let stats = run(request, maxTokens: maxTokens, config: config, chat: chat) { continuation.yield($0) }
+            let stats = run(request, requested: requested, maxTokens: maxTokens, config: config, chat: chat) {
+                continuation.yield($0)
+            }
             lock.withLock { busy = false }
             continuation.yield(.finished(stats.reason, stats.stats))
             continuation.finish()
@@ -237,7 +240,7 @@ public final class Session: @unchecked Sendable {
         lock.withLock { steers.isEmpty ? nil : steers.removeFirst() }
     }
 
-    private func run(_ request: [Int32], maxTokens: Int, config: SamplerConfig, chat: Bool,
+    private func run(_ request: [Int32], requested started: Date, maxTokens: Int, config: SamplerConfig, chat: Bool,
                      emit: (GenerationEvent) -> Void) -> (reason: StopReason, stats: GenerationStats) {
         var stats = GenerationStats()
         stats.promptTokens = request.count
@@ -246,7 +249,6 @@ public final class Session: @unchecked Sendable {
         var answer = ""
         var decoder = StreamingDecoder(tokenizer: tokenizer)
         var sampler = Sampler(config)
-        let started = Date()
         var firstTokenAt: Date?
         var reason = StopReason.length
         var steerStarted: Date?
