@@ -2,15 +2,20 @@
 // Same bits as ck_dot_q8_scalar for every output.
 //
 // Reference arithmetic per output (row r, token t), per super-block of 256 (8 sub-blocks of 32):
-//   8 int32 lanes sumi_k = sum over sub-blocks j of sc_j(k) * (lane k of sub-block j), lane k of a sub-block
-//   being the sum of the products of its elements 4k..4k+3 (Q6_K: sc per 16 elements, so lanes 0-3 and 4-7
-//   of a sub-block have their own scale); then acc_k = fma(da * dw, float(sumi_k), acc_k).
-//   Q4_K mins: 4 lanes accm_i = fma(-da * dmin, float(m_2i S_2i + m_2i+1 S_2i+1), accm_i) (S_j: sum of
-//   sub-block j's activation quants). Result hsum8(acc) (+ (accm0 + accm2) + (accm1 + accm3) for Q4_K).
+//   Q6_K (ggml's vec_dot): 8 int32 lanes sumi_k = sum over sub-blocks j of sc_j(k) * (lane k of sub-block j),
+//   lane k of a sub-block being the sum of the products of its elements 4k..4k+3 (sc per 16 elements, so lanes
+//   0-3 and 4-7 of a sub-block have their own scale); then acc_k = fma(da * dw, float(sumi_k), acc_k); result
+//   hsum8(acc).
+//   Q4_K (ggml's repacked q4_K_8x8 batch kernel): per pair of sub-blocks g = 0..3, sum = fma(float(I_g),
+//   dw * da, sum) and sumMin = fma(float(m_2g S_2g + m_2g+1 S_2g+1), dmin * da, sumMin), I_g being the integer
+//   sum of the pair's 64 products times their sub-block scales and S_j the sum of sub-block j's activation
+//   quants; result sum - sumMin.
 // As in gemm_avx512.c two rows share a register, dword-interleaved (lane 2k = row a lane k, 2k + 1 = row b
 // lane k), and activations are prepared once per group of 8 tokens, with every dword doubled.
 // Integer part: vpmaddubsw (u8 x s8 pairs, no saturation for these ranges) then vpdpwssd with the scales.
-//   Q4_K: weights 0..15 unsigned, activations signed, as they are.
+//   Q4_K: weights 0..15 unsigned, activations signed, as they are. The lanes of the 8 tokens' sums are added
+//   up per g into one register whose lanes 2t, 2t + 1 are (row a, row b) of token t, the layout of the
+//   scales, so that one fma serves the 16 outputs.
 //   Q6_K: weights q - 32 are signed, so the activations are made unsigned (a + 128, prepared once) and
 //   the exact correction -128 * sum_j sc_j(k) * (sum of the lane's weights) is added to sumi once per
 //   super-block and row pair.
@@ -25,9 +30,9 @@
 
 #define GT 8  // tokens per group
 
-// Prepared activations of one token group per super-block: a2[8 sub-blocks][GT][64], da2[16], nda2[16]
-// (-da), sums[4][16 dwords] (dwords 2t, 2t + 1: the int16 pair S_2i, S_2i+1 of token t).
-enum { KPREP = 8 * GT * 64 + 64 + 64 + 4 * 64 };
+// Prepared activations of one token group per super-block: a2[8 sub-blocks][GT][64], da2[16] (lanes 2t, 2t + 1:
+// da of token t), sums[4][16 dwords] (dwords 2t, 2t + 1: the int16 pair S_2i, S_2i+1 of token t).
+enum { KPREP = 8 * GT * 64 + 64 + 4 * 64 };
 
 static void prepare_k(int type, const int8_t *qs, const float *d, const float *s, long n, int nt, uint8_t *out) {
     const long units = n / 32;
@@ -35,11 +40,11 @@ static void prepare_k(int type, const int8_t *qs, const float *d, const float *s
     const __m512i flip = _mm512_set1_epi8(type == CK_Q6_K ? (char)0x80 : 0);
     for (long b = 0; b < n / 256; b++) {
         uint8_t *blk = out + b * KPREP;
-        float *da2 = (float *)(blk + 8 * GT * 64), *nda2 = da2 + 16;
-        int32_t *sums = (int32_t *)(nda2 + 16);
+        float *da2 = (float *)(blk + 8 * GT * 64);
+        int32_t *sums = (int32_t *)(da2 + 16);
         for (int t = 0; t < GT; t++) {
             if (t >= nt) {
-                da2[2 * t] = da2[2 * t + 1] = nda2[2 * t] = nda2[2 * t + 1] = 0;
+                da2[2 * t] = da2[2 * t + 1] = 0;
                 for (int i = 0; i < 4; i++) sums[16 * i + 2 * t] = sums[16 * i + 2 * t + 1] = 0;
                 continue;
             }
@@ -50,7 +55,6 @@ static void prepare_k(int type, const int8_t *qs, const float *d, const float *s
             }
             const float *dt = d + t * units + 8 * b, *st = s + t * units + 8 * b;
             da2[2 * t] = da2[2 * t + 1] = dt[0];
-            nda2[2 * t] = nda2[2 * t + 1] = -dt[0];
             for (int i = 0; i < 4; i++) {
                 const int32_t pair = (int32_t)(((uint32_t)(uint16_t)(int16_t)st[2 * i]) |
                                                ((uint32_t)(uint16_t)(int16_t)st[2 * i + 1] << 16));
@@ -65,16 +69,31 @@ static inline uint64_t word_pair(int x, int y) {
     return (uint64_t)((uint32_t)(uint16_t)x * 0x10001u) | (uint64_t)((uint32_t)(uint16_t)y * 0x10001u) << 32;
 }
 
+// The lanes of v[0..NT) added up per token and row: result lanes 2t, 2t + 1 = the sums of the even and of the
+// odd lanes of v[t] (row a and row b of token t); lanes of tokens NT.. are 0. Exact (integers).
+static inline __attribute__((always_inline)) __m512i sum_token_rows(const __m512i *v, const int NT) {
+    __m512i u[4], w[2];
+    for (int i = 0; i < 4; i++) {  // 128-bit lane L of u[i]: (token 2i, token 2i + 1) partial sums
+        const __m512i x = 2 * i < NT ? v[2 * i] : _mm512_setzero_si512();
+        const __m512i y = 2 * i + 1 < NT ? v[2 * i + 1] : _mm512_setzero_si512();
+        u[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y));
+    }
+    for (int i = 0; i < 2; i++)  // lanes 0, 1: tokens 4i, 4i + 1 (two halves), lanes 2, 3: tokens 4i + 2, 4i + 3
+        w[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(u[2 * i], u[2 * i + 1], 0x88),
+                                _mm512_shuffle_i32x4(u[2 * i], u[2 * i + 1], 0xDD));
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(w[0], w[1], 0x88), _mm512_shuffle_i32x4(w[0], w[1], 0xDD));
+}
+
 // RP row pairs (row pointers rows[0..3]) x NT tokens of a prepared group; y[t * ldy + k] for k < outRows.
 static inline __attribute__((always_inline)) void kernel_k(int type, const int RP, const int NT,
         const uint8_t *const rows[4], long superBlocks, const uint8_t *prep, float *y, long ldy, int outRows) {
     const int six = type == CK_Q6_K;
     const long size = six ? 210 : 144;
-    float acc[2][GT][16] __attribute__((aligned(64)));
-    __m512 accm[2][4];
+    float acc[2][GT][16] __attribute__((aligned(64)));  // Q6_K
+    __m512 sum[2], sumMin[2];                            // Q4_K: lanes 2t, 2t + 1 = (row a, row b) of token t
     for (int p = 0; p < RP; p++) {
-        for (int i = 0; i < 4; i++) accm[p][i] = _mm512_setzero_ps();
-        for (int t = 0; t < NT; t++) _mm512_store_ps(acc[p][t], _mm512_setzero_ps());
+        sum[p] = sumMin[p] = _mm512_setzero_ps();
+        if (six) for (int t = 0; t < NT; t++) _mm512_store_ps(acc[p][t], _mm512_setzero_ps());
     }
     const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(32);
     const __m512i ones = _mm512_set1_epi8(1);
@@ -101,14 +120,14 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
                     ck_scale_min_k4(j, bb + 4, &scb[j], &mb[j]);
                     sc16[p][j] = _mm512_set1_epi64((long long)word_pair(sca[j], scb[j]));
                 }
-                // Mins: 16 lanes (token, row) at once, as the reference's 4 lanes per output.
-                const __m512 scaleMin = _mm512_mul_ps(_mm512_load_ps(prep + 8 * GT * 64 + 64), halves2(a + 2, bb + 2));
-                for (int i = 0; i < 4; i++) {
-                    const uint64_t mpair = (uint64_t)((uint32_t)ma[2 * i] | (uint32_t)ma[2 * i + 1] << 16) |
-                                           (uint64_t)((uint32_t)mb[2 * i] | (uint32_t)mb[2 * i + 1] << 16) << 32;
+                // Mins: 16 lanes (token, row) at once, one fma per pair of sub-blocks g.
+                const __m512 scaleMin = _mm512_mul_ps(halves2(a + 2, bb + 2), da2);
+                for (int g = 0; g < 4; g++) {
+                    const uint64_t mpair = (uint64_t)((uint32_t)ma[2 * g] | (uint32_t)ma[2 * g + 1] << 16) |
+                                           (uint64_t)((uint32_t)mb[2 * g] | (uint32_t)mb[2 * g + 1] << 16) << 32;
                     const __m512i prod = _mm512_madd_epi16(_mm512_set1_epi64((long long)mpair),
-                                                           _mm512_load_si512(prep + 8 * GT * 64 + 128 + 64 * i));
-                    accm[p][i] = _mm512_fmadd_ps(scaleMin, _mm512_cvtepi32_ps(prod), accm[p][i]);
+                                                           _mm512_load_si512(prep + 8 * GT * 64 + 64 + 64 * g));
+                    sumMin[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(prod), scaleMin, sumMin[p]);
                 }
             }
         }
@@ -118,6 +137,9 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
             for (int t = 0; t < NT; t++) sumi[p][t] = _mm512_setzero_si512();
         }
         for (int j = 0; j < 8; j++) {
+            if (!six && (j & 1) == 0)
+                for (int p = 0; p < RP; p++)
+                    for (int t = 0; t < NT; t++) sumi[p][t] = _mm512_setzero_si512();
             __m512i w[2];
             for (int p = 0; p < RP; p++) {
                 const uint8_t *a = rows[2 * p] + b * size, *bb = rows[2 * p + 1] + b * size;
@@ -151,11 +173,14 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
                     sumi[p][t] = _mm512_dpwssd_epi32(sumi[p][t], pairs, sc16[p][j]);
                 }
             }
+            if (!six && (j & 1))
+                for (int p = 0; p < RP; p++)
+                    sum[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_token_rows(sumi[p], NT)), _mm512_load_ps(scales[p]), sum[p]);
         }
-        for (int p = 0; p < RP; p++) {
+        if (six) for (int p = 0; p < RP; p++) {
             const __m512i fix = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(corr[p], 7));
             for (int t = 0; t < NT; t++) {
-                const __m512i v = six ? _mm512_add_epi32(sumi[p][t], fix) : sumi[p][t];
+                const __m512i v = _mm512_add_epi32(sumi[p][t], fix);
                 double pair;
                 memcpy(&pair, &scales[p][2 * t], 8);
                 _mm512_store_ps(acc[p][t], _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(pair)), _mm512_cvtepi32_ps(v),
@@ -164,14 +189,13 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
         }
     }
     for (int p = 0; p < RP; p++) {
-        float mins[16] __attribute__((aligned(64)));
-        if (!six) _mm512_store_ps(mins, _mm512_add_ps(_mm512_add_ps(accm[p][0], accm[p][2]),
-                                                      _mm512_add_ps(accm[p][1], accm[p][3])));
+        float result[16] __attribute__((aligned(64)));
+        if (!six) _mm512_store_ps(result, _mm512_sub_ps(sum[p], sumMin[p]));
         for (int t = 0; t < NT; t++) {
             float h[16] __attribute__((aligned(64)));
-            _mm512_store_ps(h, hsum_pairs(_mm512_load_ps(acc[p][t])));
+            if (six) _mm512_store_ps(h, hsum_pairs(_mm512_load_ps(acc[p][t])));
             for (int k = 0; k < 2; k++)
-                if (2 * p + k < outRows) y[t * ldy + 2 * p + k] = six ? h[k] : h[k] + mins[2 * t + k];
+                if (2 * p + k < outRows) y[t * ldy + 2 * p + k] = six ? h[k] : result[2 * t + k];
         }
     }
 }

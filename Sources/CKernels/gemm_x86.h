@@ -9,7 +9,8 @@
 // arithmetic is ggml's AVX2 vec_dot (see ck_dot_q8_scalar, which these match bit for bit):
 //   32-element types: 8 int32 lanes of 4 products (signed weights by the sign trick |w| . sign(a, w)),
 //     acc = fma(dw * da, float(lanes), acc); Q4_1/Q5_1 add mw * sa into a scalar (fused).
-//   K-quants: scale-weighted int32 lanes over the whole super-block, then one fma with da * dw.
+//   Q5_K, Q6_K: scale-weighted int32 lanes over the whole super-block, then one fma with da * dw.
+//   Q4_K: llama.cpp's repacked q4_K_8x8 kernel: per 64 elements one integer sum, one fma into a float sum.
 
 #if CK_VNNI
 #define NTMAX 8
@@ -67,15 +68,58 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
     case CK_Q8_0:
         for (long j = 0; j < units; j++, w += 34) UNIT_S(_mm256_loadu_si256((const __m256i *)(w + 2)), FN(half)(w), j);
         break;
-    case CK_Q4_K: case CK_Q5_K: {
-        const int five = type == CK_Q5_K;
+    case CK_Q4_K: {
+        // llama.cpp's repacked q4_K_8x8 arithmetic (see ck_dot_q8_scalar): per pair of sub-blocks g and token,
+        // the integer sums of the 64 scaled products and of the two mins times activation sums, each added to
+        // a float sum by one fused multiply-add; tokens 4k..4k+3 side by side in the lanes of sum[k], sumMin[k].
+        enum { NG = (NTMAX + 3) / 4 };
+        const int groups = (NT + 3) / 4;
+        const __m256i m4 = _mm256_set1_epi8(0x0F);
+        __m128 sum[NG], sumMin[NG];
+        for (int k = 0; k < NG; k++) sum[k] = sumMin[k] = _mm_setzero_ps();
+        for (long b = 0; b < units / 8; b++, w += 144) {
+            const float dw = FN(half)(w), dmin = FN(half)(w + 2);
+            uint8_t sc[8], m[8];
+            for (int j = 0; j < 8; j++) ck_scale_min_k4(j, w + 4, &sc[j], &m[j]);
+            float scale[4 * NG] = {0}, scaleMin[4 * NG] = {0}, mins[4][4 * NG] = {{0}};
+            for (int t = 0; t < NT; t++) {
+                const float da = d[t * units + 8 * b];
+                const float *sa = s + t * units + 8 * b;
+                scale[t] = dw * da;
+                scaleMin[t] = dmin * da;
+                for (int g = 0; g < 4; g++) mins[g][t] = (float)(m[2 * g] * (int)sa[2 * g] + m[2 * g + 1] * (int)sa[2 * g + 1]);
+            }
+            for (int g = 0; g < 4; g++) {
+                const __m256i bytes = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * g));
+                const __m256i lo = _mm256_and_si256(bytes, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
+                const __m256i sc0 = _mm256_set1_epi16(sc[2 * g]), sc1 = _mm256_set1_epi16(sc[2 * g + 1]);
+                __m256i sumi[4 * NG];
+                for (int t = 0; t < 4 * NG; t++) sumi[t] = _mm256_setzero_si256();
+                for (int t = 0; t < NT; t++) {
+                    const int8_t *a = qs + t * n + 256 * b + 64 * g;
+                    sumi[t] = FN(scaled_acc)(sumi[t], lo, _mm256_loadu_si256((const __m256i *)a), sc0);
+                    sumi[t] = FN(scaled_acc)(sumi[t], hi, _mm256_loadu_si256((const __m256i *)(a + 32)), sc1);
+                }
+                for (int k = 0; k < groups; k++) {
+                    const __m128i total = FN(hsum4_epi32)(sumi[4 * k], sumi[4 * k + 1], sumi[4 * k + 2], sumi[4 * k + 3]);
+                    sum[k] = _mm_fmadd_ps(_mm_cvtepi32_ps(total), _mm_loadu_ps(scale + 4 * k), sum[k]);
+                    sumMin[k] = _mm_fmadd_ps(_mm_loadu_ps(mins[g] + 4 * k), _mm_loadu_ps(scaleMin + 4 * k), sumMin[k]);
+                }
+            }
+        }
+        float result[4 * NG];
+        for (int k = 0; k < groups; k++) _mm_storeu_ps(result + 4 * k, _mm_sub_ps(sum[k], sumMin[k]));
+        for (int t = 0; t < NT; t++) out[t * ldy] = result[t];
+        return;
+    }
+    case CK_Q5_K: {  // ggml's vec_dot_q5_K_q8_K arithmetic, which llama.cpp uses for Q5_K on x86
         const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
         float accm[NTMAX][4];
         for (int t = 0; t < NT; t++) accm[t][0] = accm[t][1] = accm[t][2] = accm[t][3] = 0;
-        for (long b = 0; b < units / 8; b++, w += five ? 176 : 144) {
+        for (long b = 0; b < units / 8; b++, w += 176) {
             const float dw = FN(half)(w), dmin = FN(half)(w + 2);
-            const uint8_t *scales = w + 4, *q = w + (five ? 48 : 16);
-            const __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+            const uint8_t *scales = w + 4, *q = w + 48;
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)(w + 16));
             uint8_t sc[8], m[8];
             for (int j = 0; j < 8; j++) ck_scale_min_k4(j, scales, &sc[j], &m[j]);
             __m256i sumi[NTMAX];
@@ -84,11 +128,9 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
                 const __m256i bytes = _mm256_loadu_si256((const __m256i *)(q + 32 * g));
                 __m256i lo = _mm256_and_si256(bytes, m4);
                 __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
-                if (five) {
-                    const __m128i shift0 = _mm_cvtsi32_si128(2 * g), shift1 = _mm_cvtsi32_si128(2 * g + 1);
-                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift0), one), 4));
-                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift1), one), 4));
-                }
+                const __m128i shift0 = _mm_cvtsi32_si128(2 * g), shift1 = _mm_cvtsi32_si128(2 * g + 1);
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift0), one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift1), one), 4));
                 const __m256i sc0 = _mm256_set1_epi16(sc[2 * g]), sc1 = _mm256_set1_epi16(sc[2 * g + 1]);
                 for (int t = 0; t < NT; t++) {
                     const int8_t *a = qs + t * n + 256 * b + 64 * g;

@@ -4,9 +4,9 @@
 // y[r] = row r . x for rows 0..<nr, with x quantized once (ck_quantize_for). Four rows are walked side by side:
 // each unit of activations is loaded once for the four rows, and the four rows' float accumulators are four
 // independent dependency chains, so the fused multiply-add latency of one chain no longer sets the pace.
-// Per row the arithmetic is exactly ck_dot_q8_scalar's (ggml's AVX2 vec_dot): the same integer lane sums
-// (exact, in any order) and the same float operations in the same order, so every output has the bits of
-// the scalar reference and of ck_gemm_q8_tile.
+// Per row the arithmetic is exactly ck_dot_q8_scalar's (ggml's AVX2 vec_dot; for Q4_K its repacked batch
+// kernel): the same integer sums (exact, in any order) and the same float operations in the same order, so
+// every output has the bits of the scalar reference and of ck_gemm_q8_tile.
 //
 // Shapes: w (nr, rowBytes) rows of ggml type `type` holding n elements; qs (n) int8, d and s (n / 32).
 
@@ -221,9 +221,68 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                 }
             }
         }
-    } else if (TYPE == CK_Q4_K || TYPE == CK_Q5_K) {
-        const int five = TYPE == CK_Q5_K;
-        const long size = five ? 176 : 144;
+    } else if (TYPE == CK_Q4_K) {
+        // llama.cpp's repacked q4_K_8x8 arithmetic (see ck_dot_q8_scalar): per pair of sub-blocks g, the row's
+        // integer sums of its 64 scaled products and of its two mins times activation sums, each added to a
+        // float sum by one fused multiply-add; the four rows side by side in the lanes of sum and sumMin.
+        const __m256i m4 = _mm256_set1_epi8(0x0F);
+        __m128 sum = _mm_setzero_ps(), sumMin = _mm_setzero_ps();
+        for (long sb = 0; sb < units / 8; sb++) {
+            const int8_t *a = qs + 256 * sb;
+            const float da = d[8 * sb];
+            const __m256i sai = _mm256_cvtps_epi32(_mm256_loadu_ps(s + 8 * sb));
+            const __m128i sa16 = _mm_packs_epi32(_mm256_castsi256_si128(sai), _mm256_extracti128_si256(sai, 1));
+            __m256i scales[GR];
+            __m128i mins[GR];  // lane g: m_2g S_2g + m_2g+1 S_2g+1
+            float scale[GR] = {0}, scaleMin[GR] = {0};
+            for (int r = 0; r < GR; r++) mins[r] = _mm_setzero_si128();
+            for (int r = 0; r < R; r++) {
+                const uint8_t *b = w + r * rowBytes + sb * 144;
+                FN(gv_prefetch)(b + GV_AHEAD * rowBytes, 144);
+                uint32_t u[4];  // the 6-bit scales and mins (ck_scale_min_k4), as ggml unpacks them
+                memcpy(u, b + 4, 12);
+                u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+                const uint32_t mn = u[1] & 0x3f3f3f3f;
+                u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+                u[2] = mn;
+                u[0] &= 0x3f3f3f3f;
+                const __m256i ms = _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+                mins[r] = _mm_madd_epi16(_mm256_extracti128_si256(ms, 1), sa16);
+                scales[r] = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(ms));
+                scale[r] = FN(half)(b) * da;
+                scaleMin[r] = FN(half)(b + 2) * da;
+            }
+            const __m128 scale4 = _mm_loadu_ps(scale), scaleMin4 = _mm_loadu_ps(scaleMin);
+            // Mins transposed to one vector per g with the rows in the lanes.
+            const __m128i t0 = _mm_unpacklo_epi32(mins[0], mins[1]), t1 = _mm_unpacklo_epi32(mins[2], mins[3]);
+            const __m128i t2 = _mm_unpackhi_epi32(mins[0], mins[1]), t3 = _mm_unpackhi_epi32(mins[2], mins[3]);
+            const __m128i minsG[4] = {_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1),
+                                      _mm_unpacklo_epi64(t2, t3), _mm_unpackhi_epi64(t2, t3)};
+            for (int g = 0; g < 4; g++) {
+                const __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + 64 * g));
+                const __m256i a1 = _mm256_loadu_si256((const __m256i *)(a + 64 * g + 32));
+                // Byte shuffles that broadcast int16 scale 2g (and 2g + 1) to every lane.
+                const __m256i pick0 = _mm256_set1_epi16((short)(0x0100 * (4 * g + 1) + 4 * g));
+                const __m256i pick1 = _mm256_set1_epi16((short)(0x0100 * (4 * g + 3) + 4 * g + 2));
+                __m256i sumi[GR];
+                for (int r = 0; r < GR; r++) sumi[r] = _mm256_setzero_si256();
+                for (int r = 0; r < R; r++) {
+                    const __m256i bytes = _mm256_loadu_si256((const __m256i *)(w + r * rowBytes + sb * 144 + 16 + 32 * g));
+                    const __m256i lo = _mm256_and_si256(bytes, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
+                    sumi[r] = FN(scaled_acc)(sumi[r], lo, a0, _mm256_shuffle_epi8(scales[r], pick0));
+                    sumi[r] = FN(scaled_acc)(sumi[r], hi, a1, _mm256_shuffle_epi8(scales[r], pick1));
+                }
+                const __m128i total = FN(hsum4_epi32)(sumi[0], sumi[1], sumi[2], sumi[3]);
+                sum = _mm_fmadd_ps(_mm_cvtepi32_ps(total), scale4, sum);
+                sumMin = _mm_fmadd_ps(_mm_cvtepi32_ps(minsG[g]), scaleMin4, sumMin);
+            }
+        }
+        float result[4];
+        _mm_storeu_ps(result, _mm_sub_ps(sum, sumMin));
+        for (int r = 0; r < R; r++) out[r] = result[r];
+        return;
+    } else if (TYPE == CK_Q5_K) {  // ggml's vec_dot_q5_K_q8_K arithmetic, which llama.cpp uses for Q5_K on x86
+        const long size = 176;
         const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
         __m128 accm[GR];  // lane i: the scalar reference's accm[i]
         for (int r = 0; r < R; r++) accm[r] = _mm_setzero_ps();
@@ -261,15 +320,13 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                 const __m256i pick1 = _mm256_set1_epi16((short)(0x0100 * (4 * g + 3) + 4 * g + 2));
                 for (int r = 0; r < R; r++) {
                     const uint8_t *b = w + r * rowBytes + sb * size;
-                    const __m256i bytes = _mm256_loadu_si256((const __m256i *)(b + (five ? 48 : 16) + 32 * g));
+                    const __m256i bytes = _mm256_loadu_si256((const __m256i *)(b + 48 + 32 * g));
                     __m256i lo = _mm256_and_si256(bytes, m4);
                     __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
-                    if (five) {
-                        const __m256i hb = _mm256_loadu_si256((const __m256i *)(b + 16));
-                        const __m128i shift0 = _mm_cvtsi32_si128(2 * g), shift1 = _mm_cvtsi32_si128(2 * g + 1);
-                        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift0), one), 4));
-                        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift1), one), 4));
-                    }
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(b + 16));
+                    const __m128i shift0 = _mm_cvtsi32_si128(2 * g), shift1 = _mm_cvtsi32_si128(2 * g + 1);
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift0), one), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, shift1), one), 4));
                     sumi[r] = FN(scaled_acc)(sumi[r], lo, a0, _mm256_shuffle_epi8(scales[r], pick0));
                     sumi[r] = FN(scaled_acc)(sumi[r], hi, a1, _mm256_shuffle_epi8(scales[r], pick1));
                 }

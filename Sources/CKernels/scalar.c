@@ -265,9 +265,16 @@ static inline int lane4(const int *v, const int8_t *a, int k) {
 // One weight row . activations quantized by ck_quantize_for(type), with ggml's AVX2 arithmetic:
 //   32-element types: lane k += (dw * da) * int(lane k of the block) (fused), plus, for Q4_1/Q5_1,
 //     summs += mw * sa (fused); result hsum8(lanes) + summs.
-//   K-quants, per super-block: integer lanes sum_j sc_j * (lane k of sub-block j), then
-//     lane k += (da * dw) * int (fused); mins (Q4_K/Q5_K): 4 lanes i += (-da * dmin) * (m_2i S_2i + m_2i+1 S_2i+1)
+//   Q5_K and Q6_K, per super-block: integer lanes sum_j sc_j * (lane k of sub-block j), then
+//     lane k += (da * dw) * int (fused); Q5_K mins: 4 lanes i += (-da * dmin) * (m_2i S_2i + m_2i+1 S_2i+1)
 //     with S_j the sum of sub-block j's activation quants; result hsum8(lanes) + ((m0 + m2) + (m1 + m3)).
+//   Q4_K: the arithmetic of ggml's repacked q4_K_8x8 batch kernel (ggml_gemm_q4_K_8x8_q8_K), which llama.cpp
+//     uses on AVX2 / AVX-512 CPUs for every Q4_K matrix with a row count divisible by 8: two scalar sums per
+//     output, one fused multiply-add per pair of sub-blocks (64 elements) g = 0..3 of each super-block:
+//       acc  = fma(float(sc_2g D_2g + sc_2g+1 D_2g+1), dw * da, acc)   (D_j: the integer dot of sub-block j)
+//       accm = fma(float(m_2g S_2g + m_2g+1 S_2g+1), dmin * da, accm)
+//     result acc - accm. (Its one-token kernel, ggml_gemv_q4_K_8x8_q8_K, adds once per super-block instead;
+//     wafer keeps the batch arithmetic for one token too, so that a batch equals its tokens one by one.)
 float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n) {
     const uint8_t *w = row;
     float acc[8] = {0};
@@ -285,13 +292,36 @@ float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float 
         }
         return hsum8(acc) + summs;
     }
-    case CK_Q4_K: case CK_Q5_K: {
-        const int five = type == CK_Q5_K;
+    case CK_Q4_K: {
+        float sum = 0, sum_min = 0;
+        for (long b = 0; b < n / 256; b++, w += 144) {
+            const float da = d[8 * b];
+            const float scale = ck_half(w) * da, scale_min = ck_half(w + 2) * da;
+            const uint8_t *q = w + 16;
+            for (int g = 0; g < 4; g++) {  // sub-blocks 2g (low nibbles of q[32g..]) and 2g + 1 (high nibbles)
+                int sumi = 0, summ = 0;
+                for (int h = 0; h < 2; h++) {
+                    const int j = 2 * g + h;
+                    uint8_t sc, m;
+                    ck_scale_min_k4(j, w + 4, &sc, &m);
+                    const int8_t *a = qs + 256 * b + 32 * j;
+                    int dot = 0;
+                    for (int l = 0; l < 32; l++) dot += (h ? q[32 * g + l] >> 4 : q[32 * g + l] & 0xF) * a[l];
+                    sumi += sc * dot;
+                    summ += m * (int)s[8 * b + j];
+                }
+                sum = fmaf((float)sumi, scale, sum);
+                sum_min = fmaf((float)summ, scale_min, sum_min);
+            }
+        }
+        return sum - sum_min;
+    }
+    case CK_Q5_K: {
         float accm[4] = {0};
-        for (long b = 0; b < n / 256; b++, w += five ? 176 : 144) {
+        for (long b = 0; b < n / 256; b++, w += 176) {
             const float da = d[8 * b];
             const float scale = da * ck_half(w), scale_min = -da * ck_half(w + 2);
-            const uint8_t *scales = w + 4, *qh = w + 16, *q = w + (five ? 48 : 16);
+            const uint8_t *scales = w + 4, *qh = w + 16, *q = w + 48;
             int sumi[8] = {0}, mins[8];
             for (int j = 0; j < 8; j++) {
                 uint8_t sc, m;
@@ -300,7 +330,7 @@ float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float 
                 int v[32];
                 for (int l = 0; l < 32; l++) {
                     v[l] = (j & 1) ? q[32 * (j / 2) + l] >> 4 : q[32 * (j / 2) + l] & 0xF;
-                    if (five) v[l] |= ((qh[l] >> j) & 1) << 4;
+                    v[l] |= ((qh[l] >> j) & 1) << 4;
                 }
                 for (int k = 0; k < 8; k++) sumi[k] += sc * lane4(v, qs + 256 * b + 32 * j, k);
             }

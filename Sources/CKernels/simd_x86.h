@@ -52,3 +52,9 @@ static inline __attribute__((always_inline)) __m256i FN(scaled_acc)(__m256i acc,
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc16));
 #endif
 }
+
+// The sums of the 8 int32 lanes of a, b, c and e, as the 4 lanes of the result (exact, any order).
+static inline __attribute__((always_inline)) __m128i FN(hsum4_epi32)(__m256i a, __m256i b, __m256i c, __m256i e) {
+    const __m256i abce = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, e));
+    return _mm_add_epi32(_mm256_castsi256_si128(abce), _mm256_extracti128_si256(abce, 1));
+}
