@@ -124,8 +124,13 @@ static inline __attribute__((always_inline)) void FN(gv_pairs_q32)(const int TYP
                     const __m256i q = _mm256_loadu2_m128i((const __m128i *)(b1 + at), (const __m128i *)(b0 + at));
                     u = _mm512_and_si512(_mm512_srlv_epi64(_mm512_permutexvar_epi64(twice, _mm512_castsi256_si512(q)), shift4), m4);
                     if (TYPE == CK_Q5_0 || TYPE == CK_Q5_1) {
+                        // Fifth bits: bit i of the first row's 32 is byte i, the second row's are bytes 32-63.
                         const int hb = TYPE == CK_Q5_0 ? 2 : 4;
-                        u = _mm512_or_si512(u, _mm512_inserti64x4(_mm512_castsi256_si512(FN(bits16)(b0 + hb)), FN(bits16)(b1 + hb), 1));
+                        uint32_t h0, h1;
+                        memcpy(&h0, b0 + hb, 4);
+                        memcpy(&h1, b1 + hb, 4);
+                        const __mmask64 high = _cvtu64_mask64((uint64_t)h1 << 32 | h0);
+                        u = _mm512_or_si512(u, _mm512_maskz_mov_epi8(high, _mm512_set1_epi8(0x10)));
                     }
                 }
                 const __m512i sums = _mm512_dpbusd_epi32(start, u, a);
