@@ -82,7 +82,11 @@ public final class Session: @unchecked Sendable {
 
     /// Stops the generation in progress within one layer. Safe from any thread; ignored when idle.
     public func interrupt() {
-        lock.withLock { if busy { interruptRequested = true } }
+        lock.withLock {
+            guard busy else { return }
+            interruptRequested = true
+            if warming { cancelWarmup = true }  // the request waits for a prewarm: stop that too
+        }
     }
 
     /// Queues `text` to be injected as a user message at the next token boundary. Ignored when idle.
