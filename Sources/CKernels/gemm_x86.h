@@ -153,7 +153,7 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
         break;
     }
     case CK_Q6_K: {
-        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+        const __m256i k32 = _mm256_set1_epi8(32);
         // Weights v - 32 (-32..31) by the sign trick: |v - 32| . sign(a, v - 32) = (v - 32) * a exactly, as the
         // Q8_K activations are in -127..127; pairs stay under 2^15.
         for (long b = 0; b < units / 8; b++, w += 210) {
@@ -161,17 +161,9 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
             __m256i sumi[NTMAX];
             for (int t = 0; t < NT; t++) sumi[t] = _mm256_setzero_si256();
             for (int h = 0; h < 2; h++) {
-                const uint8_t *ql = w + 64 * h, *qhp = w + 128 + 32 * h;
                 const int8_t *sc = (const int8_t *)(w + 192 + 8 * h);
-                const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-                const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-                const __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
                 __m256i v[4];  // 0..63
-                v[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
-                v[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
-                v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2));
-                v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                       _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+                FN(q6k_half)(w, h, v);
                 for (int k = 0; k < 4; k++) {
                     // Lanes 0-3 hold elements 0..15 (scale sc[2k]), lanes 4-7 elements 16..31 (sc[2k+1]).
                     const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));

@@ -244,14 +244,7 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
             for (int r = 0; r < R; r++) {
                 const uint8_t *b = w + r * rowBytes + sb * 144;
                 FN(gv_prefetch)(b + GV_AHEAD * rowBytes, 144);
-                uint32_t u[4];  // the 6-bit scales and mins (ck_scale_min_k4), as ggml unpacks them
-                memcpy(u, b + 4, 12);
-                u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-                const uint32_t mn = u[1] & 0x3f3f3f3f;
-                u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-                u[2] = mn;
-                u[0] &= 0x3f3f3f3f;
-                const __m256i ms = _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+                const __m256i ms = FN(scales_mins_k4)(b + 4);
                 mins[r] = _mm_madd_epi16(_mm256_extracti128_si256(ms, 1), sa16);
                 scales[r] = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(ms));
                 scale[r] = FN(half)(b) * da;
@@ -301,15 +294,7 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
             for (int r = 0; r < R; r++) {
                 const uint8_t *b = w + r * rowBytes + sb * size;
                 FN(gv_prefetch)(b + GV_AHEAD * rowBytes, size);
-                // 6-bit scales and mins of the 8 sub-blocks (ck_scale_min_k4), as ggml unpacks them.
-                uint32_t u[4];
-                memcpy(u, b + 4, 12);
-                u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-                const uint32_t mins = u[1] & 0x3f3f3f3f;
-                u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-                u[2] = mins;
-                u[0] &= 0x3f3f3f3f;
-                const __m256i ms = _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+                const __m256i ms = FN(scales_mins_k4)(b + 4);
                 // Mins: lane i of madd = m[2i] * sa[2i] + m[2i+1] * sa[2i+1], as the reference's p.
                 const __m128i p = _mm_madd_epi16(_mm256_extracti128_si256(ms, 1), sa16);
                 const float scale_min = -da * FN(half)(b + 2);
@@ -347,7 +332,7 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
             summs[r] = (m[0] + m[2]) + (m[1] + m[3]);
         }
     } else if (TYPE == CK_Q6_K) {
-        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+        const __m256i k32 = _mm256_set1_epi8(32);
         for (long sb = 0; sb < units / 8; sb++) {
             __m256i sumi[GR];
             for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
@@ -357,17 +342,9 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                 for (int k = 0; k < 4; k++) a[k] = _mm256_loadu_si256((const __m256i *)(qs + 256 * sb + 128 * h + 32 * k));
                 for (int r = 0; r < R; r++) {
                     const uint8_t *b = w + r * rowBytes + sb * 210;
-                    const uint8_t *ql = b + 64 * h, *qhp = b + 128 + 32 * h;
                     const int8_t *sc = (const int8_t *)(b + 192 + 8 * h);
-                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-                    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-                    const __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
                     __m256i v[4];  // 0..63
-                    v[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
-                    v[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
-                    v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2));
-                    v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+                    FN(q6k_half)(b, h, v);
                     const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
                     for (int k = 0; k < 4; k++) {
                         // Lanes 0-3: elements 0..15 (scale sc[2k]); lanes 4-7: elements 16..31 (sc[2k+1]).

@@ -35,6 +35,33 @@ static inline __attribute__((always_inline)) __m256i FN(bits16)(const uint8_t *p
     return _mm256_and_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
 }
 
+// The 6-bit scales and mins of a Q4_K/Q5_K super-block's 8 sub-blocks (ck_scale_min_k4, as ggml unpacks the 12
+// bytes at q) as int16: lanes 0-7 the scales, lanes 8-15 the mins.
+static inline __attribute__((always_inline)) __m256i FN(scales_mins_k4)(const uint8_t *q) {
+    uint32_t u[4];
+    memcpy(u, q, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+    const uint32_t mins = u[1] & 0x3f3f3f3f;
+    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+    u[2] = mins;
+    u[0] &= 0x3f3f3f3f;
+    return _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+}
+
+// Half h (0 or 1: elements 128h..128h+127) of a Q6_K super-block at b as unsigned 6-bit values 0..63, 32
+// elements per register: v[k] holds elements 128h + 32k ... + 31.
+static inline __attribute__((always_inline)) void FN(q6k_half)(const uint8_t *b, int h, __m256i v[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+    const uint8_t *ql = b + 64 * h;
+    const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * h));
+    v[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
+    v[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
+    v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2));
+    v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+}
+
 // As hsum_float_8 of ggml and hsum8 of scalar.c.
 static inline __attribute__((always_inline)) float FN(hsum8)(__m256 v) {
     __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
