@@ -135,8 +135,7 @@ public final class Session: @unchecked Sendable {
     public func prewarm() {
         let prefix: [Int32] = lock.withLock {
             guard !busy, !warming, needsRender, !messages.isEmpty else { return [] }
-            let text = template.render(messages, addGenerationPrompt: false)
-            let request = tokenizer.encode(text, addBOS: tokenizer.addBOS && template.prefix.isEmpty, parseSpecial: true)
+            let request = promptTokens(messages, addGenerationPrompt: false)
             guard request.count < cache.capacity, request.count > commonPrefix(tokens, request) else { return [] }
             warming = true
             cancelWarmup = false
@@ -149,11 +148,7 @@ public final class Session: @unchecked Sendable {
                 lock.withLock { warming = false }
                 warmup.leave()
             }
-            do {
-                _ = try prefill(prefix, shouldStop: { self.lock.withLock { self.cancelWarmup } })
-            } catch {
-                tokens = Array(tokens.prefix(cache.count))  // interrupted: the cache holds a prefix
-            }
+            _ = try? prefill(prefix, shouldStop: { self.lock.withLock { self.cancelWarmup } })
         }
         thread.stackSize = 16 << 20
         thread.name = "wafer.prewarm"
@@ -166,9 +161,10 @@ public final class Session: @unchecked Sendable {
         warmup.wait()
     }
 
-    /// The prompt tokens of `messages` rendered with the generation prompt, as a fresh request would have them.
-    public func promptTokens(_ messages: [ChatMessage]) -> [Int32] {
-        let prompt = template.render(messages, addGenerationPrompt: true)
+    /// The prompt tokens of `messages` rendered with the generation prompt (or without it: the conversation so
+    /// far), as a fresh request would have them.
+    public func promptTokens(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) -> [Int32] {
+        let prompt = template.render(messages, addGenerationPrompt: addGenerationPrompt)
         return tokenizer.encode(prompt, addBOS: tokenizer.addBOS && template.prefix.isEmpty, parseSpecial: true)
     }
 
@@ -219,7 +215,9 @@ public final class Session: @unchecked Sendable {
         return stream
     }
 
-    /// Evaluates `request` after the longest prefix of it the cache holds, returning the last logits.
+    /// Evaluates `request` after the longest prefix of it the cache holds, returning the last logits. When the
+    /// pass throws (an interrupt), `tokens` holds that prefix only; the next prefill drops whatever the cache
+    /// computed past it.
     private func prefill(_ request: [Int32], shouldStop: (() -> Bool)? = nil) throws
         -> (logits: UnsafeMutablePointer<Float>, computed: Int, reused: Int) {
         var shared = commonPrefix(tokens, request)
@@ -287,7 +285,6 @@ public final class Session: @unchecked Sendable {
             stats.prefillTokensPerSecond = ms > 0 ? Double(result.computed) / (ms / 1000) : nil
             emit(.prefilled(prefillTokens: result.computed, reusedTokens: result.reused, milliseconds: ms))
         } catch is ForwardInterrupted {
-            tokens = Array(tokens.prefix(cache.count))
             if chat { finishAnswer() }
             answerWasInterrupted = true
             return done(.interrupted)
