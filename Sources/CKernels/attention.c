@@ -1,6 +1,7 @@
 // One query row of attention over F16 keys and values, with the arithmetic of llama.cpp's default
-// (non-flash) path on an AVX-512 CPU, where ggml multiplies the F16 matrices of a batch with llamafile's
-// tinyBLAS (16 float lanes, one fused multiply-add chain per lane, lanes summed as _mm512_reduce_add_ps):
+// (non-flash) path on an AVX-512 CPU. For a batch (CK_ORDER_BATCH) ggml multiplies the F16 matrices with
+// llamafile's tinyBLAS (16 float lanes, one fused multiply-add chain per lane, lanes summed as
+// _mm512_reduce_add_ps):
 //   s_p = tree16(lane m: fma chain over dims i = m, m+16, ... of q_i k_p,i) * scale
 //   e_p = ck_expf(s_p - max)  (ggml_v_expf);  sum = in double, of the tree16 sums of the 16-position blocks
 //         aligned to position 0 (positions outside first...last count as 0, as ggml's masked -inf do);
@@ -8,8 +9,15 @@
 //         order, of w_p v_p,i).
 // tree16(a) = ((a0+a8) + (a4+a12)) ... : halves added, then quarters, eighths, the last pair.
 // Positions outside first...last are skipped, which is what ggml's zero weights amount to (fma(0, v, a) = a).
+// For one token (CK_ORDER_TOKEN) ggml takes both products with ggml_vec_dot_f16 instead (checked against
+// llama.cpp's kq and kqv tensors of a decoded token), whose AVX-512 loop has four 16-lane accumulators:
+//   element e (a dim of q . k, a position of the weighted values) goes to accumulator a_((e / 16) mod 4), lane
+//   e mod 16, fused multiply-add chains over e / 64 in order; then vec64 = tree16((a0 + a2) + (a1 + a3));
+//   elements past the last whole 64 (only dims: ggml's positions come padded to 256) are added to it in
+//   double, each product rounded to float.
+// The softmax and the F16 rounding of the weights are the same in both orders.
 // The AVX2 path computes the same operations lane for lane, so it gives the scalar path's bits.
-// Prefill runs many rows at once with the same arithmetic (attention_rows.c).
+// Prefill runs many rows at once in the batch order (attention_rows.c).
 #include "attention_internal.h"
 #include <math.h>
 #pragma STDC FP_CONTRACT OFF
@@ -36,6 +44,35 @@ float ck_softmax_weights(float *s, long first, long last, int simd) {
         sum += (double)ck_tree16(e);
     }
     return (float)(1.0 / sum);
+}
+
+// vec64 of 64 accumulators acc[c], c = element mod 64 (lane c mod 16 of accumulator c / 16).
+static inline float vec64_sum(const float acc[64]) {
+    float x[16];
+    for (int m = 0; m < 16; m++) x[m] = (acc[m] + acc[32 + m]) + (acc[16 + m] + acc[48 + m]);
+    return ck_tree16(x);
+}
+
+// The one-token order (ggml_vec_dot_f16) for one query row.
+static void attention_row_token_scalar(const float *q, const uint16_t *keys, const uint16_t *values, long first,
+                                       long last, int headDim, float scale, float *scores, float *out) {
+    const int whole = headDim & ~63;
+    for (long p = first; p <= last; p++) {
+        const uint16_t *k = keys + p * headDim;
+        float acc[64] = {0};
+        for (int i = 0; i < whole; i++) acc[i & 63] = fmaf(q[i], ck_half_to_float(k[i]), acc[i & 63]);
+        double sum = vec64_sum(acc);
+        for (int i = whole; i < headDim; i++) sum += (double)(q[i] * ck_half_to_float(k[i]));
+        scores[p] = (float)sum * scale;
+    }
+    const float inv = ck_softmax_weights(scores + first, first, last, 0);
+    for (long p = first; p <= last; p++) scores[p] = ck_f16_round(scores[p] * inv);
+    for (int i = 0; i < headDim; i++) {
+        float acc[64] = {0};
+        for (long p = first; p <= last; p++)
+            acc[p & 63] = fmaf(scores[p], ck_half_to_float(values[p * headDim + i]), acc[p & 63]);
+        out[i] = vec64_sum(acc);
+    }
 }
 
 static void attention_row_scalar(const float *q, const uint16_t *keys, const uint16_t *values, long first, long last,
@@ -98,16 +135,56 @@ static void attention_row_avx2(const float *q, const uint16_t *keys, const uint1
         _mm256_storeu_ps(out + i0, _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3])));
     }
 }
+// vec64 of 8 dims at once: acc[c] holds accumulator c / 16, lane c mod 16 of each dim.
+static inline __m256 vec64_sum_avx2(const __m256 acc[64]) {
+    __m256 x[16];
+    for (int m = 0; m < 16; m++)
+        x[m] = _mm256_add_ps(_mm256_add_ps(acc[m], acc[32 + m]), _mm256_add_ps(acc[16 + m], acc[48 + m]));
+    for (int m = 0; m < 8; m++) x[m] = _mm256_add_ps(x[m], x[m + 8]);
+    for (int m = 0; m < 4; m++) x[m] = _mm256_add_ps(x[m], x[m + 4]);
+    return _mm256_add_ps(_mm256_add_ps(x[0], x[2]), _mm256_add_ps(x[1], x[3]));
+}
+
+static void attention_row_token_avx2(const float *q, const uint16_t *keys, const uint16_t *values, long first,
+                                     long last, int headDim, float scale, float *scores, float *out) {
+    // Scores: accumulator j's lanes 0-7 in a[j][0], 8-15 in a[j][1]; dims 64 at a time, the rest in double.
+    const int whole = headDim & ~63;
+    for (long p = first; p <= last; p++) {
+        const uint16_t *k = keys + p * headDim;
+        __m256 a[4][2];
+        for (int j = 0; j < 4; j++) a[j][0] = a[j][1] = _mm256_setzero_ps();
+        for (int i = 0; i < whole; i += 64)
+            for (int j = 0; j < 4; j++)
+                for (int h = 0; h < 2; h++)
+                    a[j][h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16 * j + 8 * h), load_half8(k + i + 16 * j + 8 * h), a[j][h]);
+        double sum = tree16_avx2(_mm256_add_ps(_mm256_add_ps(a[0][0], a[2][0]), _mm256_add_ps(a[1][0], a[3][0])),
+                                 _mm256_add_ps(_mm256_add_ps(a[0][1], a[2][1]), _mm256_add_ps(a[1][1], a[3][1])));
+        for (int i = whole; i < headDim; i++) sum += (double)(q[i] * _cvtsh_ss(k[i]));
+        scores[p] = (float)sum * scale;
+    }
+    const float inv = ck_softmax_weights(scores + first, first, last, 1);
+    for (long p = first; p <= last; p++) scores[p] = _cvtsh_ss(_cvtss_sh(scores[p] * inv, _MM_FROUND_TO_NEAREST_INT));
+    // Output, 8 dims at a time: one accumulator per position class p mod 64, in order of position.
+    for (int i0 = 0; i0 < headDim; i0 += 8) {
+        __m256 acc[64];
+        for (int c = 0; c < 64; c++) acc[c] = _mm256_setzero_ps();
+        for (long p = first; p <= last; p++)
+            acc[p & 63] = _mm256_fmadd_ps(_mm256_set1_ps(scores[p]), load_half8(values + p * headDim + i0), acc[p & 63]);
+        _mm256_storeu_ps(out + i0, vec64_sum_avx2(acc));
+    }
+}
 #pragma clang attribute pop
 #endif
 
 void ck_attention_row(const float *q, const uint16_t *keys, const uint16_t *values, long first, long last,
-                      int headDim, float scale, float *scores, float *out) {
+                      int headDim, float scale, int order, float *scores, float *out) {
 #if defined(__x86_64__)
     if (ck_cpu_level() >= CK_LEVEL_AVX2 && headDim % 8 == 0) {
-        attention_row_avx2(q, keys, values, first, last, headDim, scale, scores, out);
+        if (order == CK_ORDER_TOKEN) attention_row_token_avx2(q, keys, values, first, last, headDim, scale, scores, out);
+        else attention_row_avx2(q, keys, values, first, last, headDim, scale, scores, out);
         return;
     }
 #endif
-    attention_row_scalar(q, keys, values, first, last, headDim, scale, scores, out);
+    if (order == CK_ORDER_TOKEN) attention_row_token_scalar(q, keys, values, first, last, headDim, scale, scores, out);
+    else attention_row_scalar(q, keys, values, first, last, headDim, scale, scores, out);
 }

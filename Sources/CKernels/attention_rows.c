@@ -33,8 +33,8 @@ static void attention_rows_by_row(const float *q, long qStride, int nq, const ui
                                   float *scratch) {
     for (int j = 0; j < nq; j++) {
         const long last = last0 + j;
-        ck_attention_row(q + j * qStride, keys, values, first_of(last, window), last, headDim, scale, scratch,
-                         out + j * outStride);
+        ck_attention_row(q + j * qStride, keys, values, first_of(last, window), last, headDim, scale,
+                         CK_ORDER_BATCH, scratch, out + j * outStride);
     }
 }
 

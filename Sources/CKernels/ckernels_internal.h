@@ -59,7 +59,7 @@ void ck_quantize_q8_K(const float *x, long n, ck_q8 out);
 void ck_round_f16_scalar(const float *x, float *y, long n);
 void ck_dequantize_scalar(int type, const void *row, float *y, long n);
 float ck_dot_f32_scalar(int type, const void *row, const float *x, long n);
-float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n);
+float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n, int order);
 
 // ggml_v_expf, one value (activations.c).
 float ck_expf(float x);
@@ -72,16 +72,17 @@ void ck_round_f16_avx2(const float *x, float *y, long n);
 void ck_f32_to_f16_avx2(const float *x, uint16_t *y, long n);
 void ck_f16_to_f32_avx2(const uint16_t *x, float *y, long n);
 float ck_dot_f32_avx2(int type, const void *row, const float *x, long n);
+// The batch kernels take `order` (CK_ORDER_BATCH or CK_ORDER_TOKEN, see ck_gemm_q8_tile) for all their tokens.
 void ck_gemm_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                     const float *s, long n, int nt, float *y, long ldy);
+                     const float *s, long n, int nt, int order, float *y, long ldy);
 /// AVX-512 kernel for the 32-element types (gemm_avx512.c); returns 0 (and does nothing) for other types.
 int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                       const float *s, long n, int nt, float *y, long ldy);
 /// AVX-512 kernel for Q4_K and Q6_K (gemm_avx512_k.c); returns 0 (and does nothing) for other types.
 int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                       const float *s, long n, int nt, float *y, long ldy);
+                       const float *s, long n, int nt, int order, float *y, long ldy);
 void ck_gemm_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                     const float *s, long n, int nt, float *y, long ldy);
+                     const float *s, long n, int nt, int order, float *y, long ldy);
 int ck_gemv_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                     const float *s, long n, float *y);
 int ck_gemv_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,

@@ -88,27 +88,40 @@ float ck_dot_f32(int type, const void *row, const float *x, long n) {
     return ck_dot_f32_scalar(type, row, x, n);
 }
 
-void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                     const float *s, long n, int nt, float *y, long ldy) {
+// All nt tokens of a tile in one summation order.
+static void gemm_tile_ordered(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                              const float *s, long n, int nt, int order, float *y, long ldy) {
 #if defined(__x86_64__)
     const int level = ck_cpu_level();
     // Two or more tokens of a 32-element type, Q4_K or Q6_K: the 512-bit kernels (two rows per register).
     if (level >= CK_LEVEL_AVX512VNNI && nt >= 2 &&
         (ck_gemm_q8_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy) ||
-         ck_gemm_q8k_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy))) return;
-    if (level >= CK_LEVEL_AVX512VNNI) { ck_gemm_q8_vnni(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy); return; }
-    if (level >= CK_LEVEL_AVX2) { ck_gemm_q8_avx2(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy); return; }
+         ck_gemm_q8k_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, order, y, ldy))) return;
+    if (level >= CK_LEVEL_AVX512VNNI) { ck_gemm_q8_vnni(type, w, rowBytes, nr, qs, d, s, n, nt, order, y, ldy); return; }
+    if (level >= CK_LEVEL_AVX2) { ck_gemm_q8_avx2(type, w, rowBytes, nr, qs, d, s, n, nt, order, y, ldy); return; }
 #endif
     const long units = n / 32;
     for (int r = 0; r < nr; r++)
         for (int t = 0; t < nt; t++)
             y[t * ldy + r] = ck_dot_q8_scalar(type, (const uint8_t *)w + r * rowBytes, qs + t * n, d + t * units,
-                                              s + t * units, n);
+                                              s + t * units, n, order);
+}
+
+void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                     const float *s, long n, int nt, int ntBatch, float *y, long ldy) {
+    if (ntBatch >= nt || type != CK_Q4_K) {
+        gemm_tile_ordered(type, w, rowBytes, nr, qs, d, s, n, nt, CK_ORDER_BATCH, y, ldy);
+        return;
+    }
+    const long units = n / 32;
+    if (ntBatch > 0) gemm_tile_ordered(type, w, rowBytes, nr, qs, d, s, n, ntBatch, CK_ORDER_BATCH, y, ldy);
+    gemm_tile_ordered(type, w, rowBytes, nr, qs + ntBatch * n, d + ntBatch * units, s + ntBatch * units, n,
+                      nt - ntBatch, CK_ORDER_TOKEN, y + ntBatch * ldy, ldy);
 }
 
 float ck_dot_q8(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n) {
     float y;
-    ck_gemm_q8_tile(type, row, 0, 1, qs, d, s, n, 1, &y, 1);
+    ck_gemm_q8_tile(type, row, 0, 1, qs, d, s, n, 1, 0, &y, 1);
     return y;
 }
 

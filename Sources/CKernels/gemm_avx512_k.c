@@ -9,7 +9,8 @@
 //   Q4_K (ggml's repacked q4_K_8x8 batch kernel): per pair of sub-blocks g = 0..3, sum = fma(float(I_g),
 //   dw * da, sum) and sumMin = fma(float(m_2g S_2g + m_2g+1 S_2g+1), dmin * da, sumMin), I_g being the integer
 //   sum of the pair's 64 products times their sub-block scales and S_j the sum of sub-block j's activation
-//   quants; result sum - sumMin.
+//   quants; result sum - sumMin. In llama.cpp's one-token order (CK_ORDER_TOKEN) the same two fused
+//   multiply-adds take once per super-block the integer sums of all four pairs.
 // As in gemm_avx512.c two rows share a register, dword-interleaved (lane 2k = row a lane k, 2k + 1 = row b
 // lane k), and activations are prepared once per group of 8 tokens, with every dword doubled.
 // Integer part: vpmaddubsw (u8 x s8 pairs, no saturation for these ranges) then vpdpwssd with the scales.
@@ -29,6 +30,8 @@
 #include "gemm_avx512.h"
 
 #define GT 8  // tokens per group
+// Q4_K in the one-token order: a type id of this file only, so that kernel_k is specialised for it.
+enum { Q4_K_TOKEN_ORDER = 1000 + CK_Q4_K };
 
 // Prepared activations of one token group per super-block: a2[8 sub-blocks][GT][64], da2[16] (lanes 2t, 2t + 1:
 // da of token t), sums[4][16 dwords] (dwords 2t, 2t + 1: the int16 pair S_2i, S_2i+1 of token t).
@@ -87,7 +90,7 @@ static inline __attribute__((always_inline)) __m512i sum_token_rows(const __m512
 // RP row pairs (row pointers rows[0..3]) x NT tokens of a prepared group; y[t * ldy + k] for k < outRows.
 static inline __attribute__((always_inline)) void kernel_k(int type, const int RP, const int NT,
         const uint8_t *const rows[4], long superBlocks, const uint8_t *prep, float *y, long ldy, int outRows) {
-    const int six = type == CK_Q6_K;
+    const int six = type == CK_Q6_K, perBlock = type == Q4_K_TOKEN_ORDER;
     const long size = six ? 210 : 144;
     float acc[2][GT][16] __attribute__((aligned(64)));  // Q6_K
     __m512 sum[2], sumMin[2];                            // Q4_K: lanes 2t, 2t + 1 = (row a, row b) of token t
@@ -120,15 +123,18 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
                     ck_scale_min_k4(j, bb + 4, &scb[j], &mb[j]);
                     sc16[p][j] = _mm512_set1_epi64((long long)word_pair(sca[j], scb[j]));
                 }
-                // Mins: 16 lanes (token, row) at once, one fma per pair of sub-blocks g.
+                // Mins: 16 lanes (token, row) at once, one fma per pair of sub-blocks g (per super-block).
                 const __m512 scaleMin = _mm512_mul_ps(halves2(a + 2, bb + 2), da2);
+                __m512i blockMins = _mm512_setzero_si512();
                 for (int g = 0; g < 4; g++) {
                     const uint64_t mpair = (uint64_t)((uint32_t)ma[2 * g] | (uint32_t)ma[2 * g + 1] << 16) |
                                            (uint64_t)((uint32_t)mb[2 * g] | (uint32_t)mb[2 * g + 1] << 16) << 32;
                     const __m512i prod = _mm512_madd_epi16(_mm512_set1_epi64((long long)mpair),
                                                            _mm512_load_si512(prep + 8 * GT * 64 + 64 + 64 * g));
-                    sumMin[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(prod), scaleMin, sumMin[p]);
+                    if (perBlock) blockMins = _mm512_add_epi32(blockMins, prod);
+                    else sumMin[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(prod), scaleMin, sumMin[p]);
                 }
+                if (perBlock) sumMin[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(blockMins), scaleMin, sumMin[p]);
             }
         }
         __m512i sumi[2][GT], corr[2];
@@ -137,7 +143,7 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
             for (int t = 0; t < NT; t++) sumi[p][t] = _mm512_setzero_si512();
         }
         for (int j = 0; j < 8; j++) {
-            if (!six && (j & 1) == 0)
+            if (!six && !perBlock && (j & 1) == 0)
                 for (int p = 0; p < RP; p++)
                     for (int t = 0; t < NT; t++) sumi[p][t] = _mm512_setzero_si512();
             __m512i w[2];
@@ -173,7 +179,7 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
                     sumi[p][t] = _mm512_dpwssd_epi32(sumi[p][t], pairs, sc16[p][j]);
                 }
             }
-            if (!six && (j & 1))
+            if (!six && (perBlock ? j == 7 : (j & 1)))
                 for (int p = 0; p < RP; p++)
                     sum[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_token_rows(sumi[p], NT)), _mm512_load_ps(scales[p]), sum[p]);
         }
@@ -203,7 +209,7 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
 #define GROUP(TYPE) AVX512_ROW_GROUPS(kernel_k, TYPE, superBlocks)
 
 int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                       const float *s, long n, int nt, float *yOut, long ldy) {
+                       const float *s, long n, int nt, int order, float *yOut, long ldy) {
     if (type != CK_Q4_K && type != CK_Q6_K) return 0;
     const long units = n / 32, superBlocks = n / 256;
     uint8_t *prep = prep_storage(superBlocks * KPREP);
@@ -213,7 +219,9 @@ int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int
         const int group = nt - t0 < GT ? nt - t0 : GT;
         prepare_k(type, qs + t0 * n, d + t0 * units, s + t0 * units, n, group, prep);
         float *y = yOut + t0 * ldy;
-        if (type == CK_Q4_K) { GROUP(CK_Q4_K) } else { GROUP(CK_Q6_K) }
+        if (type == CK_Q6_K) { GROUP(CK_Q6_K) }
+        else if (order == CK_ORDER_TOKEN) { GROUP(Q4_K_TOKEN_ORDER) }
+        else { GROUP(CK_Q4_K) }
     }
     return 1;
 }

@@ -10,7 +10,8 @@
 //   32-element types: 8 int32 lanes of 4 products (signed weights by the sign trick |w| . sign(a, w)),
 //     acc = fma(dw * da, float(lanes), acc); Q4_1/Q5_1 add mw * sa into a scalar (fused).
 //   Q5_K, Q6_K: scale-weighted int32 lanes over the whole super-block, then one fma with da * dw.
-//   Q4_K: llama.cpp's repacked q4_K_8x8 kernel: per 64 elements one integer sum, one fma into a float sum.
+//   Q4_K: llama.cpp's repacked q4_K_8x8 kernels: per 64 elements (order CK_ORDER_BATCH) or per super-block
+//     (CK_ORDER_TOKEN) one integer sum, one fma into a float sum.
 
 #if CK_VNNI
 #define NTMAX 8
@@ -22,7 +23,7 @@
 
 // One row against NT tokens. Activations of token t: qs + t * n, d/s + t * (n / 32).
 static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uint8_t *w, const int8_t *qs,
-        const float *d, const float *s, long n, const int NT, float *out, long ldy) {
+        const float *d, const float *s, long n, const int NT, int order, float *out, long ldy) {
     const long units = n / 32;
     __m256 acc[NTMAX];
     float summs[NTMAX];
@@ -69,9 +70,10 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
         for (long j = 0; j < units; j++, w += 34) UNIT_S(_mm256_loadu_si256((const __m256i *)(w + 2)), FN(half)(w), j);
         break;
     case CK_Q4_K: {
-        // llama.cpp's repacked q4_K_8x8 arithmetic (see ck_dot_q8_scalar): per pair of sub-blocks g and token,
-        // the integer sums of the 64 scaled products and of the two mins times activation sums, each added to
-        // a float sum by one fused multiply-add; tokens 4k..4k+3 side by side in the lanes of sum[k], sumMin[k].
+        // llama.cpp's repacked q4_K_8x8 arithmetic (see ck_dot_q8_scalar): per pair of sub-blocks g and token
+        // (per super-block in CK_ORDER_TOKEN), the integer sums of the scaled products and of the mins times
+        // activation sums, each added to a float sum by one fused multiply-add; tokens 4k..4k+3 side by side in
+        // the lanes of sum[k], sumMin[k].
         enum { NG = (NTMAX + 3) / 4 };
         const int groups = (NT + 3) / 4;
         const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -81,14 +83,22 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
             const float dw = FN(half)(w), dmin = FN(half)(w + 2);
             uint8_t sc[8], m[8];
             for (int j = 0; j < 8; j++) ck_scale_min_k4(j, w + 4, &sc[j], &m[j]);
-            float scale[4 * NG] = {0}, scaleMin[4 * NG] = {0}, mins[4][4 * NG] = {{0}};
+            float scale[4 * NG] = {0}, scaleMin[4 * NG] = {0}, mins[4][4 * NG] = {{0}}, blockMins[4 * NG] = {0};
             for (int t = 0; t < NT; t++) {
                 const float da = d[t * units + 8 * b];
                 const float *sa = s + t * units + 8 * b;
                 scale[t] = dw * da;
                 scaleMin[t] = dmin * da;
-                for (int g = 0; g < 4; g++) mins[g][t] = (float)(m[2 * g] * (int)sa[2 * g] + m[2 * g + 1] * (int)sa[2 * g + 1]);
+                int all = 0;
+                for (int g = 0; g < 4; g++) {
+                    const int pair = m[2 * g] * (int)sa[2 * g] + m[2 * g + 1] * (int)sa[2 * g + 1];
+                    mins[g][t] = (float)pair;
+                    all += pair;
+                }
+                blockMins[t] = (float)all;
             }
+            __m128i blockSum[NG];
+            for (int k = 0; k < NG; k++) blockSum[k] = _mm_setzero_si128();
             for (int g = 0; g < 4; g++) {
                 const __m256i bytes = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * g));
                 const __m256i lo = _mm256_and_si256(bytes, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
@@ -102,10 +112,19 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
                 }
                 for (int k = 0; k < groups; k++) {
                     const __m128i total = FN(hsum4_epi32)(sumi[4 * k], sumi[4 * k + 1], sumi[4 * k + 2], sumi[4 * k + 3]);
-                    sum[k] = _mm_fmadd_ps(_mm_cvtepi32_ps(total), _mm_loadu_ps(scale + 4 * k), sum[k]);
-                    sumMin[k] = _mm_fmadd_ps(_mm_loadu_ps(mins[g] + 4 * k), _mm_loadu_ps(scaleMin + 4 * k), sumMin[k]);
+                    if (order == CK_ORDER_TOKEN) {
+                        blockSum[k] = _mm_add_epi32(blockSum[k], total);
+                    } else {
+                        sum[k] = _mm_fmadd_ps(_mm_cvtepi32_ps(total), _mm_loadu_ps(scale + 4 * k), sum[k]);
+                        sumMin[k] = _mm_fmadd_ps(_mm_loadu_ps(mins[g] + 4 * k), _mm_loadu_ps(scaleMin + 4 * k), sumMin[k]);
+                    }
                 }
             }
+            if (order == CK_ORDER_TOKEN)
+                for (int k = 0; k < groups; k++) {
+                    sum[k] = _mm_fmadd_ps(_mm_cvtepi32_ps(blockSum[k]), _mm_loadu_ps(scale + 4 * k), sum[k]);
+                    sumMin[k] = _mm_fmadd_ps(_mm_loadu_ps(blockMins + 4 * k), _mm_loadu_ps(scaleMin + 4 * k), sumMin[k]);
+                }
         }
         float result[4 * NG];
         for (int k = 0; k < groups; k++) _mm_storeu_ps(result + 4 * k, _mm_sub_ps(sum[k], sumMin[k]));
@@ -191,7 +210,7 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
 #define ROW_GROUP(TYPE, NT) \
     for (int r = 0; r < nr; r++) \
         FN(row_q8)(TYPE, (const uint8_t *)w + r * rowBytes, qs + t * n, d + t * units, s + t * units, n, NT, \
-                   y + t * ldy + r, ldy)
+                   order, y + t * ldy + r, ldy)
 #define ROWS(TYPE) do { \
     int t = 0; \
     for (; t + NTMAX <= nt; t += NTMAX) ROW_GROUP(TYPE, NTMAX); \
@@ -203,7 +222,7 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
     } } while (0)
 
 void FN(ck_gemm_q8)(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                    const float *s, long n, int nt, float *y, long ldy) {
+                    const float *s, long n, int nt, int order, float *y, long ldy) {
     const long units = n / 32;
     switch (type) {
     case CK_Q4_0: ROWS(CK_Q4_0); break;

@@ -4,9 +4,9 @@
 // y[r] = row r . x for rows 0..<nr, with x quantized once (ck_quantize_for). Four rows are walked side by side:
 // each unit of activations is loaded once for the four rows, and the four rows' float accumulators are four
 // independent dependency chains, so the fused multiply-add latency of one chain no longer sets the pace.
-// Per row the arithmetic is exactly ck_dot_q8_scalar's (ggml's AVX2 vec_dot; for Q4_K its repacked batch
-// kernel): the same integer sums (exact, in any order) and the same float operations in the same order, so
-// every output has the bits of the scalar reference and of ck_gemm_q8_tile.
+// Per row the arithmetic is exactly ck_dot_q8_scalar's (ggml's AVX2 vec_dot; for Q4_K its repacked one-token
+// kernel, CK_ORDER_TOKEN): the same integer sums (exact, in any order) and the same float operations in the
+// same order, so every output has the bits of the scalar reference and of ck_gemm_q8_tile for one token.
 //
 // Shapes: w (nr, rowBytes) rows of ggml type `type` holding n elements; qs (n) int8, d and s (n / 32).
 
@@ -227,9 +227,10 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
             }
         }
     } else if (TYPE == CK_Q4_K) {
-        // llama.cpp's repacked q4_K_8x8 arithmetic (see ck_dot_q8_scalar): per pair of sub-blocks g, the row's
-        // integer sums of its 64 scaled products and of its two mins times activation sums, each added to a
-        // float sum by one fused multiply-add; the four rows side by side in the lanes of sum and sumMin.
+        // llama.cpp's repacked q4_K_8x8 one-token arithmetic (see ck_dot_q8_scalar, CK_ORDER_TOKEN): per
+        // super-block, the row's integer sums of its 256 scaled products and of its mins times activation sums,
+        // each added to a float sum by one fused multiply-add; the four rows side by side in the lanes of sum
+        // and sumMin.
         const __m256i m4 = _mm256_set1_epi8(0x0F);
         __m128 sum = _mm_setzero_ps(), sumMin = _mm_setzero_ps();
         for (long sb = 0; sb < units / 8; sb++) {
@@ -251,11 +252,12 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                 scaleMin[r] = FN(half)(b + 2) * da;
             }
             const __m128 scale4 = _mm_loadu_ps(scale), scaleMin4 = _mm_loadu_ps(scaleMin);
-            // Mins transposed to one vector per g with the rows in the lanes.
+            // Mins transposed (rows in the lanes) and added over g.
             const __m128i t0 = _mm_unpacklo_epi32(mins[0], mins[1]), t1 = _mm_unpacklo_epi32(mins[2], mins[3]);
             const __m128i t2 = _mm_unpackhi_epi32(mins[0], mins[1]), t3 = _mm_unpackhi_epi32(mins[2], mins[3]);
-            const __m128i minsG[4] = {_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1),
-                                      _mm_unpacklo_epi64(t2, t3), _mm_unpackhi_epi64(t2, t3)};
+            const __m128i blockMins = _mm_add_epi32(_mm_add_epi32(_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1)),
+                                                    _mm_add_epi32(_mm_unpacklo_epi64(t2, t3), _mm_unpackhi_epi64(t2, t3)));
+            __m128i blockSum = _mm_setzero_si128();
             for (int g = 0; g < 4; g++) {
                 const __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + 64 * g));
                 const __m256i a1 = _mm256_loadu_si256((const __m256i *)(a + 64 * g + 32));
@@ -271,9 +273,10 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                     sumi[r] = FN(scaled_acc)(sumi[r], hi, a1, _mm256_shuffle_epi8(scales[r], pick1));
                 }
                 const __m128i total = FN(hsum4_epi32)(sumi[0], sumi[1], sumi[2], sumi[3]);
-                sum = _mm_fmadd_ps(_mm_cvtepi32_ps(total), scale4, sum);
-                sumMin = _mm_fmadd_ps(_mm_cvtepi32_ps(minsG[g]), scaleMin4, sumMin);
+                blockSum = _mm_add_epi32(blockSum, total);
             }
+            sum = _mm_fmadd_ps(_mm_cvtepi32_ps(blockSum), scale4, sum);
+            sumMin = _mm_fmadd_ps(_mm_cvtepi32_ps(blockMins), scaleMin4, sumMin);
         }
         float result[4];
         _mm_storeu_ps(result, _mm_sub_ps(sum, sumMin));

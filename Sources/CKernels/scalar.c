@@ -273,9 +273,11 @@ static inline int lane4(const int *v, const int8_t *a, int k) {
 //     output, one fused multiply-add per pair of sub-blocks (64 elements) g = 0..3 of each super-block:
 //       acc  = fma(float(sc_2g D_2g + sc_2g+1 D_2g+1), dw * da, acc)   (D_j: the integer dot of sub-block j)
 //       accm = fma(float(m_2g S_2g + m_2g+1 S_2g+1), dmin * da, accm)
-//     result acc - accm. (Its one-token kernel, ggml_gemv_q4_K_8x8_q8_K, adds once per super-block instead;
-//     wafer keeps the batch arithmetic for one token too, so that a batch equals its tokens one by one.)
-float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n) {
+//     result acc - accm. That is `order` CK_ORDER_BATCH. Its one-token kernel (ggml_gemv_q4_K_8x8_q8_K), which
+//     llama.cpp runs for a single token and for the last tokens of a batch beyond a multiple of 4, adds once
+//     per super-block instead (CK_ORDER_TOKEN): the same two fused multiply-adds with the integer sums of all
+//     8 sub-blocks. `order` changes nothing for the other types.
+float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n, int order) {
     const uint8_t *w = row;
     float acc[8] = {0};
     switch (type) {
@@ -298,6 +300,7 @@ float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float 
             const float da = d[8 * b];
             const float scale = ck_half(w) * da, scale_min = ck_half(w + 2) * da;
             const uint8_t *q = w + 16;
+            int blockSum = 0, blockMins = 0;  // CK_ORDER_TOKEN: the whole super-block's integer sums
             for (int g = 0; g < 4; g++) {  // sub-blocks 2g (low nibbles of q[32g..]) and 2g + 1 (high nibbles)
                 int sumi = 0, summ = 0;
                 for (int h = 0; h < 2; h++) {
@@ -310,8 +313,17 @@ float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float 
                     sumi += sc * dot;
                     summ += m * (int)s[8 * b + j];
                 }
-                sum = fmaf((float)sumi, scale, sum);
-                sum_min = fmaf((float)summ, scale_min, sum_min);
+                if (order == CK_ORDER_TOKEN) {
+                    blockSum += sumi;
+                    blockMins += summ;
+                } else {
+                    sum = fmaf((float)sumi, scale, sum);
+                    sum_min = fmaf((float)summ, scale_min, sum_min);
+                }
+            }
+            if (order == CK_ORDER_TOKEN) {
+                sum = fmaf((float)blockSum, scale, sum);
+                sum_min = fmaf((float)blockMins, scale_min, sum_min);
             }
         }
         return sum - sum_min;

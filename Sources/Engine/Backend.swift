@@ -4,7 +4,9 @@ import Kernels
 /// The operations a forward pass dispatches. `CPUBackend` is the reference; the emulated wafer backend
 /// overrides them to run on its mesh. The default implementations below are the plain CPU versions.
 ///
-/// All buffers are row-major; shapes are given as (rows, cols).
+/// All buffers are row-major; shapes are given as (rows, cols). `order` is the llama.cpp path whose float sums
+/// the products follow (see SumOrder): the transformer passes `.batch` for a batch of prompt tokens and
+/// `.decode` for a single token or a batch that must equal its tokens one by one.
 public protocol Backend: AnyObject {
     /// "cpu", "wafer wse3", ...
     var name: String { get }
@@ -12,10 +14,10 @@ public protocol Backend: AnyObject {
     /// Called once when a model is loaded (the wafer backend places the weights here).
     func prepare(weights: ModelWeights, config: ModelConfig) throws
     /// y (tokens, w.rows) = x (tokens, w.cols) @ W^T
-    func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>)
+    func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, order: SumOrder)
     /// ys[i] (tokens, ws[i].rows) = x (tokens, cols) @ W_i^T for matrices that read the same x (Q/K/V, gate/up).
     /// The default multiplies them one at a time.
-    func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>])
+    func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>], order: SumOrder)
     /// out (rows, n) = x / sqrt(mean(x^2) + eps) * weight, row by row. `out` may equal `x`.
     func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows: Int, n: Int, eps: Float, _ out: UnsafeMutablePointer<Float>)
     /// Rotates `heads` heads of width `headDim` in each of `tokens` rows of `x` (tokens, heads*headDim) in place;
@@ -26,24 +28,24 @@ public protocol Backend: AnyObject {
     /// cache of `layer` (which already holds their keys and values); out (tokens, heads*headDim).
     /// Keys further back than `window` positions are masked when `window` is set.
     func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
-                   heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>)
+                   heads: Int, window: Int?, scale: Float, order: SumOrder, _ out: UnsafeMutablePointer<Float>)
     /// gate (rows, n) <- act(gate) * up, act = SiLU (SwiGLU) or GELU-tanh (GeGLU).
     func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int, gelu: Bool)
     /// The feed-forward's first half: gate (tokens, ffn) <- act(x Wgate^T) * (x Wup^T), with `up` (tokens, ffn)
     /// as scratch. The default is matmul of [wGate, wUp] then gatedActivation.
     func gatedMatmul(gate wGate: WeightMatrix, up wUp: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
-                     gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, gelu: Bool)
+                     gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, gelu: Bool, order: SumOrder)
 }
 
 extension Backend {
     public func prepare(weights: ModelWeights, config: ModelConfig) throws {}
 
-    public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>) {
-        Kernels.matmul(w, x, tokens: tokens, y, pool: pool)
+    public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, order: SumOrder) {
+        Kernels.matmul(w, x, tokens: tokens, y, pool: pool, order: order)
     }
 
-    public func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>]) {
-        for (w, y) in zip(ws, ys) { matmul(w, x, tokens: tokens, y) }
+    public func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>], order: SumOrder) {
+        for (w, y) in zip(ws, ys) { matmul(w, x, tokens: tokens, y, order: order) }
     }
 
     public func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows: Int, n: Int, eps: Float, _ out: UnsafeMutablePointer<Float>) {
@@ -57,14 +59,14 @@ extension Backend {
     }
 
     public func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
-                          heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>) {
+                          heads: Int, window: Int?, scale: Float, order: SumOrder, _ out: UnsafeMutablePointer<Float>) {
         CPUOps.attention(q, tokens: tokens, startPosition: startPosition, cache: cache, layer: layer,
-                         heads: heads, window: window, scale: scale, out, pool: pool)
+                         heads: heads, window: window, scale: scale, order: order, out, pool: pool)
     }
 
     public func gatedMatmul(gate wGate: WeightMatrix, up wUp: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
-                            gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, gelu: Bool) {
-        matmul([wGate, wUp], x, tokens: tokens, [gate, up])
+                            gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, gelu: Bool, order: SumOrder) {
+        matmul([wGate, wUp], x, tokens: tokens, [gate, up], order: order)
         gatedActivation(gate, up, count: tokens * wGate.rows, gelu: gelu)
     }
 
@@ -86,16 +88,16 @@ public final class CPUBackend: Backend {
         pool = ThreadPool(threads: max(1, threads))
     }
 
-    public func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>]) {
-        Kernels.matmul(ws, x, tokens: tokens, ys, pool: pool)
+    public func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>], order: SumOrder) {
+        Kernels.matmul(ws, x, tokens: tokens, ys, pool: pool, order: order)
     }
 
     /// One token: gate and up rows and the activation of those rows in the same task (one parallel job
     /// instead of two); the same bits as the default, which batches take.
     public func gatedMatmul(gate wGate: WeightMatrix, up wUp: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
-                            gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, gelu: Bool) {
+                            gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, gelu: Bool, order: SumOrder) {
         guard tokens == 1 else {
-            Kernels.matmul([wGate, wUp], x, tokens: tokens, [gate, up], pool: pool)
+            Kernels.matmul([wGate, wUp], x, tokens: tokens, [gate, up], pool: pool, order: order)
             gatedActivation(gate, up, count: tokens * wGate.rows, gelu: gelu)
             return
         }
@@ -148,16 +150,17 @@ public enum CPUOps {
     }
 
     /// llama.cpp's default (non-flash) attention arithmetic: q arrives rounded to F16 (the transformer rounds
-    /// it) and keys and values are F16 (the cache); scores q . k in tinyBLAS's 16-lane order, times `scale`;
-    /// softmax with ggml's exponential and double sums; each weight rounded to F16 (ggml converts the
-    /// softmaxed KQ to F16 for the KQV product); out = the weighted sum of the values in 16 position classes
-    /// (the full order is in CKernels/attention.c). One token runs row by row; a batch runs blocks of rows
-    /// per head, with the same bits.
+    /// it) and keys and values are F16 (the cache); scores q . k, times `scale`; softmax with ggml's
+    /// exponential and double sums; each weight rounded to F16 (ggml converts the softmaxed KQ to F16 for the
+    /// KQV product); out = the weighted sum of the values. The two products take tinyBLAS's 16-lane order in
+    /// `.batch` and ggml_vec_dot_f16's in `.decode` (the full orders are in CKernels/attention.c). A batch in
+    /// `.batch` runs blocks of rows per head; otherwise rows run one by one.
     public static func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
-                                 heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                                 heads: Int, window: Int?, scale: Float, order: SumOrder, _ out: UnsafeMutablePointer<Float>,
+                                 pool: ThreadPool) {
         let headDim = cache.headDim, kvHeads = cache.kvHeads, group = heads / kvHeads
         let end = startPosition + tokens
-        if tokens > 1 {
+        if tokens > 1 && order == .batch {
             // Prefill: each job takes a block of query rows of one head, which share every converted key and
             // value (Kernels.attentionRows: the same bits as row by row). The last blocks (the longest rows)
             // go first; blocks shrink until there are a few jobs per thread.
@@ -181,7 +184,7 @@ public enum CPUOps {
                 let first = window.map { max(0, position - $0 + 1) } ?? 0
                 Kernels.attentionRow(q + t * heads * headDim + h * headDim,
                                      keys: cache.keys(layer: layer, head: h / group), values: cache.values(layer: layer, head: h / group),
-                                     first: first, last: position, headDim: headDim, scale: scale,
+                                     first: first, last: position, headDim: headDim, scale: scale, order: order,
                                      scores: scores.baseAddress!, out + t * heads * headDim + h * headDim)
             }
         }

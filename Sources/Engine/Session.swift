@@ -397,7 +397,8 @@ public final class Session: @unchecked Sendable {
             outcome = nil
             do {
                 if next.count > 1 {
-                    rows = try transformer.forward(next, cache: cache, logits: .all, shouldStop: { self.shouldStop })
+                    // In the one-token order, so that every row has the bits plain decoding would give.
+                    rows = try transformer.forward(next, cache: cache, logits: .all, order: .decode, shouldStop: { self.shouldStop })
                     logits = rows
                     nextRow = 1
                     draft = next[1...]

@@ -89,9 +89,14 @@ public final class Transformer: @unchecked Sendable {
     /// Runs `tokens` at positions cache.count..., appending their keys and values to the cache, and returns the
     /// logits asked for: (1, vocab) for `.last`, (tokens, vocab) for `.all`. Batches longer than `maxBatch`
     /// are split. The pointer is valid until the next call.
+    ///
+    /// `order` picks which of llama.cpp's two paths the float sums follow (see SumOrder): `.batch`, the
+    /// default, computes several tokens as llama.cpp computes a prompt batch (and one token as it decodes
+    /// one); `.decode` computes every token as llama.cpp decodes a single token, so that a batch gives the
+    /// bits of its tokens fed one at a time (prompt lookup's verify passes need this).
     /// - Throws: `ForwardInterrupted` when `shouldStop` returns true between two layers. The cache then holds
     ///   the positions of the micro-batches that completed; the interrupted one is not counted.
-    public func forward(_ tokens: [Int32], cache: KVCache, logits wanted: LogitsWanted,
+    public func forward(_ tokens: [Int32], cache: KVCache, logits wanted: LogitsWanted, order: SumOrder = .batch,
                         shouldStop: () -> Bool = { false }) throws -> UnsafeMutablePointer<Float> {
         guard !tokens.isEmpty else { throw EngineError(.badInput, "forward pass of no tokens") }
         guard cache.count + tokens.count <= cache.capacity else {
@@ -102,16 +107,17 @@ public final class Transformer: @unchecked Sendable {
             logitsBuffer = .allocate(capacity: tokens.count * c.vocabularySize)
             logitsRows = tokens.count
         }
+        let order: SumOrder = tokens.count > 1 ? order : .decode
         var done = 0
         while done < tokens.count {
             let n = min(maxBatch, tokens.count - done)
             let batch = Array(tokens[done..<(done + n)])
-            try forwardBatch(batch, cache: cache, shouldStop: shouldStop)
+            try forwardBatch(batch, cache: cache, order: order, shouldStop: shouldStop)
             switch wanted {
             case .none: break
-            case .last where done + n == tokens.count: head(rows: n, from: n - 1, into: logitsBuffer)
+            case .last where done + n == tokens.count: head(rows: n, from: n - 1, order: order, into: logitsBuffer)
             case .last: break
-            case .all: head(rows: n, from: 0, into: logitsBuffer + done * c.vocabularySize)
+            case .all: head(rows: n, from: 0, order: order, into: logitsBuffer + done * c.vocabularySize)
             }
             done += n
         }
@@ -119,15 +125,15 @@ public final class Transformer: @unchecked Sendable {
     }
 
     /// Final norm and output head for rows first..<rows of the residual stream.
-    private func head(rows: Int, from first: Int, into out: UnsafeMutablePointer<Float>) {
+    private func head(rows: Int, from first: Int, order: SumOrder, into out: UnsafeMutablePointer<Float>) {
         let d = c.embeddingLength, count = rows - first
         model.weights.outputNorm.withUnsafeBufferPointer {
             backend.rmsNorm(x + first * d, $0.baseAddress!, rows: count, n: d, eps: c.normEpsilon, h)
         }
-        backend.matmul(model.weights.output, h, tokens: count, out)
+        backend.matmul(model.weights.output, h, tokens: count, out, order: order)
     }
 
-    private func forwardBatch(_ tokens: [Int32], cache: KVCache, shouldStop: () -> Bool) throws {
+    private func forwardBatch(_ tokens: [Int32], cache: KVCache, order: SumOrder, shouldStop: () -> Bool) throws {
         let n = tokens.count, d = c.embeddingLength, start = cache.count
         let w = model.weights
 
@@ -149,7 +155,7 @@ public final class Transformer: @unchecked Sendable {
 
             // Attention: h = norm(x); q, k, v = h Wq, h Wk, h Wv (+ biases)
             layer.attnNorm.withUnsafeBufferPointer { backend.rmsNorm(x, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, h) }
-            backend.matmul(qkvWeights[l], h, tokens: n, qkvOutputs)   // q, k, v
+            backend.matmul(qkvWeights[l], h, tokens: n, qkvOutputs, order: order)   // q, k, v
             if let b = layer.bq { addBias(q, b, rows: n) }
             if let b = layer.bk { addBias(k, b, rows: n) }
             if let b = layer.bv { addBias(v, b, rows: n) }
@@ -172,8 +178,8 @@ public final class Transformer: @unchecked Sendable {
             }
             Kernels.roundToHalf(q, count: n * c.qDim)  // llama.cpp converts Q to F16 for the KQ product
             backend.attention(q, tokens: n, startPosition: start, cache: cache, layer: l, heads: c.headCount,
-                              window: sliding ? c.slidingWindow : nil, scale: scoreScale, att)
-            backend.matmul(layer.wo, att, tokens: n, o)
+                              window: sliding ? c.slidingWindow : nil, scale: scoreScale, order: order, att)
+            backend.matmul(layer.wo, att, tokens: n, o, order: order)
             if let post = layer.attnPostNorm {
                 post.withUnsafeBufferPointer { backend.rmsNorm(o, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, o) }
             }
@@ -182,8 +188,8 @@ public final class Transformer: @unchecked Sendable {
             // Feed-forward: x += down(act(h Wgate) * (h Wup)), h = norm(x)
             layer.ffnNorm.withUnsafeBufferPointer { backend.rmsNorm(x, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, h) }
             backend.gatedMatmul(gate: layer.ffnGate, up: layer.ffnUp, h, tokens: n, gate: gate, up: up,
-                                gelu: c.architecture == .gemma3)   // gate = act(h Wgate) * (h Wup)
-            backend.matmul(layer.ffnDown, gate, tokens: n, o)
+                                gelu: c.architecture == .gemma3, order: order)   // gate = act(h Wgate) * (h Wup)
+            backend.matmul(layer.ffnDown, gate, tokens: n, o, order: order)
             if let post = layer.ffnPostNorm {
                 post.withUnsafeBufferPointer { backend.rmsNorm(o, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, o) }
             }

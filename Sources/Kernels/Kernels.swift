@@ -13,6 +13,24 @@ import Glibc
 import Darwin
 #endif
 
+/// Which of llama.cpp's two CPU paths the float sums of a product follow. llama.cpp computes a batch of tokens
+/// and a single token with different kernels whose sums are ordered differently (Q4_K: its repacked batch
+/// kernel for whole groups of 4 tokens, its one-token kernel otherwise; attention: tinyBLAS for a batch,
+/// ggml_vec_dot_f16 for one token), so a token's logits depend on whether it was part of a batch. One rounded
+/// softmax weight is enough to move SmolLM2's logits by 0.6 further on, so matching llama.cpp's greedy
+/// tokens means following the path it took.
+public enum SumOrder: Sendable {
+    /// As llama.cpp computes these tokens as one batch: Q4_K in the batch order for the tokens in whole groups
+    /// of 4, the one-token order for the rest; attention rows in tinyBLAS's order.
+    case batch
+    /// Every token as llama.cpp computes a single token, so a batch gives the bits of its tokens one by one.
+    case decode
+
+    /// How many leading tokens of a product of `tokens` take Q4_K's batch order.
+    func batchTokens(_ tokens: Int) -> Int { self == .batch ? tokens - tokens % 4 : 0 }
+    var attentionOrder: Int32 { self == .batch ? Int32(CK_ORDER_BATCH) : Int32(CK_ORDER_TOKEN) }
+}
+
 public enum Kernels {
     /// Types with a dequantizer and dot product here.
     public static let supportedTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
@@ -73,8 +91,10 @@ public enum Kernels {
     /// (see ck_quantize_for), then integer dot products with ggml's float accumulation; F16 weights get x
     /// rounded to F16 and BF16 weights x rounded to BF16; F32 weights get x as is.
     /// Work is split into tiles of rows x tokens so a tile's weight rows stay in cache across its tokens;
-    /// each output is computed the same way whatever the tile, so row t of a batch equals a one-token call.
-    public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    /// each output is computed the same way whatever the tile. Only Q4_K's sums depend on `order`; in `.decode`
+    /// row t of a batch equals a one-token call.
+    public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>,
+                              pool: ThreadPool, order: SumOrder = .batch) {
         check(w.type, w.cols)
         guard tokens > 0, w.rows > 0 else { return }
         let type = Int32(w.type.rawValue)
@@ -123,12 +143,13 @@ public enum Kernels {
             // Tiles: rowsPerTask rows x up to tokenTile tokens.
             let tokenTile = 64
             let tokenTiles = (tokens + tokenTile - 1) / tokenTile
+            let batchTokens = order.batchTokens(tokens)
             pool.run(rowTasks * tokenTiles) { task in
                 let r0 = (task / tokenTiles) * rowsPerTask, t0 = (task % tokenTiles) * tokenTile
                 let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
                 ck_gemm_q8_tile(type, w.row(r0), w.rowBytes, Int32(nr),
                                 qs + t0 * w.cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
-                                w.cols, Int32(nt), y + t0 * w.rows + r0, w.rows)
+                                w.cols, Int32(nt), Int32(max(0, min(nt, batchTokens - t0))), y + t0 * w.rows + r0, w.rows)
             }
         }
     }
@@ -136,13 +157,14 @@ public enum Kernels {
     /// ys[i] (tokens, ws[i].rows) = x (tokens, cols) @ W_i^T for matrices that read the same input (Q/K/V,
     /// gate/up). When their activations are quantized alike, x is quantized once and all their row tiles are
     /// one parallel job; every output is computed as by the one-matrix matmul, bit for bit.
-    public static func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
+    public static func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int, _ ys: [UnsafeMutablePointer<Float>],
+                              pool: ThreadPool, order: SumOrder = .batch) {
         precondition(ws.count == ys.count, "Kernels.matmul: one output per matrix")
         guard let first = ws.first, tokens > 0 else { return }
         let format = activationFormat(first.type)
         guard ws.count > 1, format != nil,
               ws.allSatisfy({ $0.cols == first.cols && activationFormat($0.type) == format && $0.rows > 0 }) else {
-            for (w, y) in zip(ws, ys) { matmul(w, x, tokens: tokens, y, pool: pool) }
+            for (w, y) in zip(ws, ys) { matmul(w, x, tokens: tokens, y, pool: pool, order: order) }
             return
         }
         for w in ws { check(w.type, w.cols) }
@@ -156,6 +178,7 @@ public enum Kernels {
         let tasks = ws.map { ($0.rows + rowsPerTask - 1) / rowsPerTask }
         let tokenTile = 64
         let tokenTiles = (tokens + tokenTile - 1) / tokenTile
+        let batchTokens = order.batchTokens(tokens)
         pool.withScratch(bytes: tokens * cols + 8 * units + 64) { scratch in
             let qs = scratch.assumingMemoryBound(to: Int8.self)
             let dBase = (scratch + ((tokens * cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
@@ -174,7 +197,7 @@ public enum Kernels {
                 let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
                 ck_gemm_q8_tile(Int32(w.type.rawValue), w.row(r0), w.rowBytes, Int32(nr),
                                 qs + t0 * cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
-                                cols, Int32(nt), ys[m] + t0 * w.rows + r0, w.rows)
+                                cols, Int32(nt), Int32(max(0, min(nt, batchTokens - t0))), ys[m] + t0 * w.rows + r0, w.rows)
             }
         }
     }
@@ -272,18 +295,18 @@ public enum Kernels {
         }
     }
 
-    /// One query row of attention over F16 keys and values, positions first...last (see ck_attention_row).
-    /// scores needs room for last + 1 floats; out gets headDim.
+    /// One query row of attention over F16 keys and values, positions first...last, in llama.cpp's batch or
+    /// one-token order (see ck_attention_row). scores needs room for last + 1 floats; out gets headDim.
     public static func attentionRow(_ q: UnsafePointer<Float>, keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>,
-                                    first: Int, last: Int, headDim: Int, scale: Float,
+                                    first: Int, last: Int, headDim: Int, scale: Float, order: SumOrder,
                                     scores: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
-        ck_attention_row(q, keys, values, first, last, Int32(headDim), scale, scores, out)
+        ck_attention_row(q, keys, values, first, last, Int32(headDim), scale, order.attentionOrder, scores, out)
     }
 
     /// Attention for `count` query rows of one head at consecutive positions (prefill): row j (at
     /// q + j * qStride) attends to positions first_j...last + j, first_j = 0, or max(0, last + j - window + 1)
-    /// with a window; its output goes to out + j * outStride. Each row gets exactly attentionRow's bits; the
-    /// keys and values are converted once per group of rows (see ck_attention_rows).
+    /// with a window; its output goes to out + j * outStride. Each row gets exactly attentionRow's bits in the
+    /// batch order; the keys and values are converted once per group of rows (see ck_attention_rows).
     public static func attentionRows(_ q: UnsafePointer<Float>, qStride: Int, count: Int, keys: UnsafePointer<UInt16>,
                                      values: UnsafePointer<UInt16>, last: Int, window: Int?, headDim: Int, scale: Float,
                                      _ out: UnsafeMutablePointer<Float>, outStride: Int) {

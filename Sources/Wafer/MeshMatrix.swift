@@ -94,7 +94,8 @@ public final class MeshMatrix: @unchecked Sendable {
     /// where they land, is the CPU backend's); the partials of a line are then summed in the
     /// allreduce's order. The host batches the PEs of one reduction segment (every output row) into
     /// one kernel call.
-    func multiply(_ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool, scratch: Scratch) {
+    func multiply(_ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool, scratch: Scratch,
+                  order: SumOrder) {
         let w = weights, rows = w.rows, cols = w.cols
         guard tokens > 0, rows > 0 else { return }
         let bs = w.type.blockSize
@@ -109,7 +110,7 @@ public final class MeshMatrix: @unchecked Sendable {
             guard seg.blocks > 0 else { out.update(repeating: 0, count: stride); continue }
             let e0 = seg.firstBlock * bs, n = seg.blocks * bs
             for t in 0..<tokens { (input + t * n).update(from: x + t * cols + e0, count: n) }
-            Kernels.matmul(tiles[k], input, tokens: tokens, out, pool: pool)
+            Kernels.matmul(tiles[k], input, tokens: tokens, out, pool: pool, order: order)
         }
         // The allreduce along each line, for every row and token at once.
         plan.apply(partials, stride: stride, length: stride, into: y)

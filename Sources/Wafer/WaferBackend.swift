@@ -172,12 +172,12 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
 
     // MARK: - Ops
 
-    public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>) {
+    public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, order: SumOrder) {
         let m = mesh(w)
         if w.data == firstQuery { beginPass(tokens: tokens) }
         switch numerics {
-        case .cpuOrder: Kernels.matmul(w, x, tokens: tokens, y, pool: pool)
-        case .fabricOrder: m.multiply(x, tokens: tokens, y, pool: pool, scratch: scratch)
+        case .cpuOrder: Kernels.matmul(w, x, tokens: tokens, y, pool: pool, order: order)
+        case .fabricOrder: m.multiply(x, tokens: tokens, y, pool: pool, scratch: scratch, order: order)
         }
         book(m.cost.batched(tokens, machine))
         if beforeResidual.contains(w.data) {
@@ -240,11 +240,11 @@ public final class WaferBackend: Backend, SpeedModel, @unchecked Sendable {
     }
 
     public func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
-                          heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>) {
+                          heads: Int, window: Int?, scale: Float, order: SumOrder, _ out: UnsafeMutablePointer<Float>) {
         defer { bookAttention(tokens: tokens, visible: window.map { min($0, startPosition + tokens) } ?? (startPosition + tokens)) }
         if numerics == .cpuOrder {
             CPUOps.attention(q, tokens: tokens, startPosition: startPosition, cache: cache, layer: layer,
-                             heads: heads, window: window, scale: scale, out, pool: pool)
+                             heads: heads, window: window, scale: scale, order: order, out, pool: pool)
             return
         }
         let hd = cache.headDim, group = max(1, heads / cache.kvHeads)

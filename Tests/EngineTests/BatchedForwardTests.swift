@@ -3,15 +3,15 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// A batched forward pass gives, for every row, the logits of feeding the same tokens one at a time, bit for
-/// bit, on the CPU backend: prompt-lookup decoding verifies drafts with one batched pass and must produce
-/// exactly the tokens of plain greedy decoding.
+/// A batched forward pass in the one-token order (`order: .decode`) gives, for every row, the logits of feeding
+/// the same tokens one at a time, bit for bit, on the CPU backend: prompt-lookup decoding verifies drafts with
+/// one batched pass and must produce exactly the tokens of plain greedy decoding.
 final class BatchedForwardTests: XCTestCase {
     private func check(_ transformer: Transformer, _ tokens: [Int32], prefix: [Int32], _ what: String) throws {
         let vocab = transformer.model.config.vocabularySize
         let cache = transformer.makeCache(capacity: prefix.count + tokens.count + 1)
         if !prefix.isEmpty { _ = try transformer.forward(prefix, cache: cache, logits: .none) }
-        let batched = Array(UnsafeBufferPointer(start: try transformer.forward(tokens, cache: cache, logits: .all),
+        let batched = Array(UnsafeBufferPointer(start: try transformer.forward(tokens, cache: cache, logits: .all, order: .decode),
                                                 count: tokens.count * vocab))
         cache.setCount(prefix.count)
         for (row, token) in tokens.enumerated() {

@@ -8,13 +8,15 @@ final class AttentionKernelTests: XCTestCase {
         Kernels.simdLevel = .avx512vnni  // back to the best the CPU has
     }
 
-    /// attentionRow gives the same bits at every level, and matches a Double reference to the F16 rounding
-    /// of the softmax weights.
+    /// attentionRow gives the same bits at every level in both of llama.cpp's orders, and matches a Double
+    /// reference to the F16 rounding of the softmax weights. Head dims past 64 that are not multiples of 64
+    /// (72, 136) and contexts past 64 positions cover the one-token order's tail and position classes.
     func testAttentionRowLevelsAgreeAndMatchReference() {
         Kernels.simdLevel = .avx512vnni
         let best = Kernels.simdLevel
         let levels = Kernels.SIMDLevel.allCases.filter { $0.rawValue <= best.rawValue }
-        for (headDim, positions, first) in [(64, 37, 0), (256, 9, 3), (8, 1, 0), (72, 70, 20)] {
+        for order in [SumOrder.batch, .decode] {
+        for (headDim, positions, first) in [(64, 37, 0), (256, 9, 3), (8, 1, 0), (72, 70, 20), (136, 150, 5), (64, 200, 0)] {
             let q = MatmulTests.randomFloats(headDim, seed: UInt64(headDim)).map { halfToFloat(floatToHalf($0)) }
             let keys = MatmulTests.randomFloats(positions * headDim, seed: 5).map { floatToHalf($0) }
             let values = MatmulTests.randomFloats(positions * headDim, seed: 6).map { floatToHalf($0) }
@@ -25,11 +27,11 @@ final class AttentionKernelTests: XCTestCase {
                 var scores = [Float](repeating: 0, count: positions)
                 var out = [Float](repeating: .nan, count: headDim)
                 Kernels.attentionRow(q, keys: keys, values: values, first: first, last: positions - 1, headDim: headDim,
-                                     scale: scale, scores: &scores, &out)
+                                     scale: scale, order: order, scores: &scores, &out)
                 results.append(out)
             }
             for (i, out) in results.enumerated().dropFirst() {
-                XCTAssertEqual(out.map(\.bitPattern), results[0].map(\.bitPattern), "level \(levels[i]) headDim \(headDim)")
+                XCTAssertEqual(out.map(\.bitPattern), results[0].map(\.bitPattern), "level \(levels[i]) headDim \(headDim) \(order)")
             }
             var s = (first..<positions).map { p in
                 (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * Double(halfToFloat(keys[p * headDim + $1])) } * Double(scale)
@@ -39,8 +41,9 @@ final class AttentionKernelTests: XCTestCase {
             let sum = s.reduce(0, +)
             for i in 0..<headDim {
                 let expected = zip(first..<positions, s).reduce(0.0) { $0 + $1.1 / sum * Double(halfToFloat(values[$1.0 * headDim + i])) }
-                XCTAssertEqual(Double(results[0][i]), expected, accuracy: 2e-3, "headDim \(headDim) dim \(i)")
+                XCTAssertEqual(Double(results[0][i]), expected, accuracy: 2e-3, "headDim \(headDim) dim \(i) \(order)")
             }
+        }
         }
     }
 
@@ -76,7 +79,7 @@ final class AttentionKernelTests: XCTestCase {
                         for j in 0..<c.rows {
                             let last = c.last0 + j, first = c.window.map { max(0, last - $0 + 1) } ?? 0
                             Kernels.attentionRow(qp.baseAddress! + j * c.headDim, keys: keys, values: values, first: first,
-                                                 last: last, headDim: c.headDim, scale: scale, scores: &scores,
+                                                 last: last, headDim: c.headDim, scale: scale, order: .batch, scores: &scores,
                                                  out.baseAddress! + j * c.headDim)
                         }
                     }

@@ -58,9 +58,12 @@ final class FastKernelTests: XCTestCase {
     /// at each level gives the bits of matmul at .scalar (activation quantization and integer dots); float
     /// weights agree to float rounding (NMSE < 1e-10). Decode and prefill tile shapes, the remainders of the
     /// 512-bit kernel's 4-row x 8-token blocks (rows 1, 2, 3 past a multiple of 4; 1..7 tokens past a group), and
-    /// one-token shapes with whole chunks of 8 blocks and a partial one.
+    /// one-token shapes with whole chunks of 8 blocks and a partial one. Both of llama.cpp's orders (Q4_K's
+    /// batch kernel for whole groups of 4 tokens and its one-token kernel for the rest, or the one-token
+    /// kernel for every token).
     func testMatmulLevelsAgree() {
         let pool = ThreadPool(threads: 2)
+        for order in [SumOrder.batch, .decode] {
         for type in Kernels.supportedTypes {
             for (rows, colBlocks, tokens) in [(33, 3, 1), (70, 2, 7), (9, 4, 64), (130, 1, 5),
                                                  (5, 20, 13), (64, 18, 16), (3, 28, 9), (2, 5, 2), (1, 2, 3),
@@ -74,7 +77,7 @@ final class FastKernelTests: XCTestCase {
                     var y = [Float](repeating: .nan, count: tokens * rows)
                     w.withUnsafeBytes {
                         Kernels.matmul(WeightMatrix(type: type, rows: rows, cols: cols, data: $0.baseAddress!), x,
-                                       tokens: tokens, &y, pool: pool)
+                                       tokens: tokens, &y, pool: pool, order: order)
                     }
                     results.append(y)
                 }
@@ -82,8 +85,44 @@ final class FastKernelTests: XCTestCase {
                     if [GGMLType.f32, .f16, .bf16].contains(type) {
                         XCTAssertLessThan(MatmulTests.nmse(y, results[0]), 1e-10, "\(type) level \(levels[i]) \(rows)x\(cols) t\(tokens)")
                     } else {
-                        XCTAssertEqual(y, results[0], "\(type) level \(levels[i]) \(rows)x\(cols) t\(tokens)")
+                        XCTAssertEqual(y, results[0], "\(type) level \(levels[i]) \(rows)x\(cols) t\(tokens) \(order)")
                     }
+                }
+            }
+        }
+        }
+    }
+
+    /// In the one-token order every row of a batch has the bits of a one-token product (prompt lookup's
+    /// verify passes rely on it); in the batch order Q4_K's rows in whole groups of 4 take the batch kernel's
+    /// sums, which differ from the one-token kernel's on some outputs, and the rows after them do not.
+    func testOneTokenOrderRowsEqualOneTokenProducts() {
+        let pool = ThreadPool(threads: 2)
+        for type in [GGMLType.q4_K, .q6_K, .q5_0, .q8_0] {
+            let rows = 70, cols = 6 * max(type.blockSize, 32), tokens = 7
+            let w = MatmulTests.randomWeights(type, rows: rows, cols: cols, seed: 11)
+            let x = MatmulTests.randomFloats(tokens * cols, seed: 12)
+            w.withUnsafeBytes { bytes in
+                let m = WeightMatrix(type: type, rows: rows, cols: cols, data: bytes.baseAddress!)
+                var decode = [Float](repeating: .nan, count: tokens * rows), batch = decode
+                Kernels.matmul(m, x, tokens: tokens, &decode, pool: pool, order: .decode)
+                Kernels.matmul(m, x, tokens: tokens, &batch, pool: pool, order: .batch)
+                var single = [Float](repeating: .nan, count: tokens * rows)
+                x.withUnsafeBufferPointer { xp in
+                    single.withUnsafeMutableBufferPointer { out in
+                        for t in 0..<tokens {
+                            Kernels.matmul(m, xp.baseAddress! + t * cols, tokens: 1, out.baseAddress! + t * rows, pool: pool)
+                        }
+                    }
+                }
+                XCTAssertEqual(decode.map(\.bitPattern), single.map(\.bitPattern), "\(type): .decode rows vs one-token products")
+                let tail = (4 * rows)..<(tokens * rows)
+                XCTAssertEqual(batch[tail].map(\.bitPattern), single[tail].map(\.bitPattern), "\(type): rows past the groups of 4")
+                let head = 0..<(4 * rows)
+                if type == .q4_K {
+                    XCTAssertNotEqual(batch[head].map(\.bitPattern), single[head].map(\.bitPattern), "Q4_K batch order")
+                } else {
+                    XCTAssertEqual(batch[head].map(\.bitPattern), single[head].map(\.bitPattern), "\(type): one order only")
                 }
             }
         }

@@ -42,7 +42,7 @@ public enum PromptLookupChecks {
         let cache = transformer.makeCache(capacity: prompt.count + batch.count + 1)
 
         _ = try transformer.forward(prompt, cache: cache, logits: .none)
-        let batched = Array(UnsafeBufferPointer(start: try transformer.forward(batch, cache: cache, logits: .all),
+        let batched = Array(UnsafeBufferPointer(start: try transformer.forward(batch, cache: cache, logits: .all, order: .decode),
                                                 count: batch.count * vocab))
         cache.setCount(prompt.count)
         var oneByOne: [Float] = []

@@ -35,11 +35,11 @@ final class ComparingBackend: Backend {
 
     private func buffer(_ n: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: max(n, 1)) }
 
-    func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>) {
+    func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, order: SumOrder) {
         let n = tokens * w.rows, mine = buffer(n)
         defer { mine.deallocate() }
-        wafer.matmul(w, x, tokens: tokens, mine)
-        cpu.matmul(w, x, tokens: tokens, y)
+        wafer.matmul(w, x, tokens: tokens, mine, order: order)
+        cpu.matmul(w, x, tokens: tokens, y, order: order)
         record("matmul \(w.type)", mine, y, n)
     }
 
@@ -63,11 +63,11 @@ final class ComparingBackend: Backend {
     }
 
     func attention(_ q: UnsafePointer<Float>, tokens: Int, startPosition: Int, cache: KVCache, layer: Int,
-                   heads: Int, window: Int?, scale: Float, _ out: UnsafeMutablePointer<Float>) {
+                   heads: Int, window: Int?, scale: Float, order: SumOrder, _ out: UnsafeMutablePointer<Float>) {
         let n = tokens * heads * cache.headDim, mine = buffer(n)
         defer { mine.deallocate() }
-        wafer.attention(q, tokens: tokens, startPosition: startPosition, cache: cache, layer: layer, heads: heads, window: window, scale: scale, mine)
-        cpu.attention(q, tokens: tokens, startPosition: startPosition, cache: cache, layer: layer, heads: heads, window: window, scale: scale, out)
+        wafer.attention(q, tokens: tokens, startPosition: startPosition, cache: cache, layer: layer, heads: heads, window: window, scale: scale, order: order, mine)
+        cpu.attention(q, tokens: tokens, startPosition: startPosition, cache: cache, layer: layer, heads: heads, window: window, scale: scale, order: order, out)
         record("attention", mine, out, n)
     }
 

@@ -3,7 +3,8 @@
 //   cc -O2 -I Sources/CKernels -o /tmp/q4k_check scripts/reference/q4k_repack_check.c Sources/CKernels/scalar.c -ldl -lm
 //   /tmp/q4k_check ~/.cache/wafer/llama-venv/lib/python3*/site-packages/llama_cpp/lib
 //       random weights and activations through the libggml-cpu.so that llama-cpp-python built: how many outputs
-//       have the same bits as its batch kernel (ggml_gemm_q4_K_8x8_q8_K) and as its one-token kernel (gemv);
+//       of wafer's batch order (CK_ORDER_BATCH) have the bits of its batch kernel (ggml_gemm_q4_K_8x8_q8_K), and
+//       how many of wafer's one-token order (CK_ORDER_TOKEN) the bits of its one-token kernel (gemv);
 //   /tmp/q4k_check --layer X.bin W.bin Y.bin N ROWS TOKENS
 //       a real layer (scripts/reference/q4k_layer_check.py writes the files): X the layer's input as llama.cpp
 //       computed it (TOKENS x N floats), W the Q4_K weight (ROWS rows), Y llama.cpp's output (TOKENS x ROWS);
@@ -91,7 +92,7 @@ static int check_layer(char **argv) {
         ck_quantize_q8_K(x + t * n, n, (ck_q8){qs, d, s});
         for (long r = 0; r < rows; r++) {
             const uint8_t *row = w + r * (n / QK * Q4K_BYTES);
-            const float ours = ck_dot_q8_scalar(CK_Q4_K, row, qs, d, s, n), old = vec_dot_q4_K(row, qs, d, s, n);
+            const float ours = ck_dot_q8_scalar(CK_Q4_K, row, qs, d, s, n, CK_ORDER_BATCH), old = vec_dot_q4_K(row, qs, d, s, n);
             same += memcmp(&ours, &y[t * rows + r], 4) == 0;
             sameVecDot += memcmp(&old, &y[t * rows + r], 4) == 0;
         }
@@ -145,17 +146,18 @@ int main(int argc, char **argv) {
         for (int t = 0; t < tokens; t++) {
             ck_quantize_q8_K(x + t * n, n, (ck_q8){qs, d, s});
             for (int r = 0; r < rowsN; r++) {
-                const float ours = ck_dot_q8_scalar(CK_Q4_K, w + r * nb * Q4K_BYTES, qs, d, s, n);
+                const float ours = ck_dot_q8_scalar(CK_Q4_K, w + r * nb * Q4K_BYTES, qs, d, s, n, CK_ORDER_BATCH);
+                const float oursToken = ck_dot_q8_scalar(CK_Q4_K, w + r * nb * Q4K_BYTES, qs, d, s, n, CK_ORDER_TOKEN);
                 total++;
                 sameGemm += memcmp(&ours, &llamaGemm[t][r], 4) == 0;
-                sameGemv += memcmp(&ours, &llamaGemv[t][r], 4) == 0;
+                sameGemv += memcmp(&oursToken, &llamaGemv[t][r], 4) == 0;
                 gemmIsGemv += memcmp(&llamaGemm[t][r], &llamaGemv[t][r], 4) == 0;
                 if (trial == 0 && r < 2) printf("t%d r%d ours %.9g gemm %.9g gemv %.9g\n", t, r, ours, llamaGemm[t][r], llamaGemv[t][r]);
             }
         }
         free(w); free(packed); free(x); free(qx4); free(qrow); free(qs); free(d); free(s);
     }
-    printf("outputs %ld: same bits as llama.cpp's q4_K_8x8 gemm %ld, as its gemv %ld; gemm == gemv %ld\n",
-           total, sameGemm, sameGemv, gemmIsGemv);
-    return sameGemm == total ? 0 : 1;
+    printf("outputs %ld: wafer's batch order has the bits of llama.cpp's q4_K_8x8 gemm for %ld, its one-token order\n"
+           "those of its gemv for %ld; gemm == gemv for %ld\n", total, sameGemm, sameGemv, gemmIsGemv);
+    return sameGemm == total && sameGemv == total ? 0 : 1;
 }
