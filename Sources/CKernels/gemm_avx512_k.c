@@ -3,9 +3,10 @@
 //
 // Reference arithmetic per output (row r, token t), per super-block of 256 (8 sub-blocks of 32):
 //   Q6_K (ggml's vec_dot): 8 int32 lanes sumi_k = sum over sub-blocks j of sc_j(k) * (lane k of sub-block j),
-//   lane k of a sub-block being the sum of the products of its elements 4k..4k+3 (sc per 16 elements, so lanes
-//   0-3 and 4-7 of a sub-block have their own scale); then acc_k = fma(da * dw, float(sumi_k), acc_k); result
-//   hsum8(acc).
+//   lane k of a sub-block being the sum of the products of its unsigned weights (0..63) at elements 4k..4k+3
+//   (sc per 16 elements, so lanes 0-3 and 4-7 of a sub-block have their own scale), minus the weights' offset
+//   32 (sc_2k B_2k + sc_2k+1 B_2k+1), B_i the sum of activations 16i..16i+15; then acc_k = fma(da * dw,
+//   float(sumi_k), acc_k); result hsum8(acc).
 //   Q4_K (ggml's repacked q4_K_8x8 batch kernel): per pair of sub-blocks g = 0..3, sum = fma(float(I_g),
 //   dw * da, sum) and sumMin = fma(float(m_2g S_2g + m_2g+1 S_2g+1), dmin * da, sumMin), I_g being the integer
 //   sum of the pair's 64 products times their sub-block scales and S_j the sum of sub-block j's activation
@@ -17,9 +18,8 @@
 //   Q4_K: weights 0..15 unsigned, activations signed, as they are. The lanes of the 8 tokens' sums are added
 //   up per g into one register whose lanes 2t, 2t + 1 are (row a, row b) of token t, the layout of the
 //   scales, so that one fma serves the 16 outputs.
-//   Q6_K: weights q - 32 are signed, so the activations are made unsigned (a + 128, prepared once) and
-//   the exact correction -128 * sum_j sc_j(k) * (sum of the lane's weights) is added to sumi once per
-//   super-block and row pair.
+//   Q6_K: weights 0..63 unsigned, activations signed, as they are; the offset is one vpmaddwd per token and
+//   row pair of the prepared activation sums of 16 (int16 pairs) with the rows' scales.
 #if defined(__x86_64__)
 #include "ckernels_internal.h"
 #include <immintrin.h>
@@ -34,17 +34,18 @@
 enum { Q4_K_TOKEN_ORDER = 1000 + CK_Q4_K };
 
 // Prepared activations of one token group per super-block: a2[8 sub-blocks][GT][64], da2[16] (lanes 2t, 2t + 1:
-// da of token t), sums[4][16 dwords] (dwords 2t, 2t + 1: the int16 pair S_2i, S_2i+1 of token t).
-enum { KPREP = 8 * GT * 64 + 64 + 4 * 64 };
+// da of token t), sums[4][16 dwords] (Q4_K, dwords 2t, 2t + 1: the int16 pair S_2i, S_2i+1 of token t),
+// b16[GT][16 dwords] (Q6_K, dwords 2k, 2k + 1: the int16 pair B_2k, B_2k+1 of the token's sums of 16).
+enum { KPREP = 8 * GT * 64 + 64 + 4 * 64 + GT * 64 };
 
 static void prepare_k(int type, const int8_t *qs, const float *d, const float *s, long n, int nt, uint8_t *out) {
     const long units = n / 32;
     const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-    const __m512i flip = _mm512_set1_epi8(type == CK_Q6_K ? (char)0x80 : 0);
     for (long b = 0; b < n / 256; b++) {
         uint8_t *blk = out + b * KPREP;
         float *da2 = (float *)(blk + 8 * GT * 64);
         int32_t *sums = (int32_t *)(da2 + 16);
+        uint8_t *b16 = (uint8_t *)(sums + 4 * 16);
         for (int t = 0; t < GT; t++) {
             if (t >= nt) {
                 da2[2 * t] = da2[2 * t + 1] = 0;
@@ -54,7 +55,17 @@ static void prepare_k(int type, const int8_t *qs, const float *d, const float *s
             for (int j = 0; j < 8; j++) {
                 const __m512i a = _mm512_permutexvar_epi32(dup, _mm512_castsi256_si512(
                     _mm256_loadu_si256((const __m256i *)(qs + t * n + 256 * b + 32 * j))));
-                _mm512_store_si512(blk + (j * GT + t) * 64, _mm512_xor_si512(a, flip));
+                _mm512_store_si512(blk + (j * GT + t) * 64, a);
+            }
+            if (type == CK_Q6_K) {
+                int16_t sums16[16];
+                for (int i = 0; i < 16; i++) {
+                    int sum = 0;
+                    for (int e = 0; e < 16; e++) sum += qs[t * n + 256 * b + 16 * i + e];
+                    sums16[i] = (int16_t)sum;
+                }
+                _mm512_store_si512(b16 + t * 64, _mm512_permutexvar_epi32(dup, _mm512_castsi256_si512(
+                    _mm256_loadu_si256((const __m256i *)sums16))));
             }
             const float *dt = d + t * units + 8 * b, *st = s + t * units + 8 * b;
             da2[2 * t] = da2[2 * t + 1] = dt[0];
@@ -98,16 +109,18 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
         sum[p] = sumMin[p] = _mm512_setzero_ps();
         if (six) for (int t = 0; t < NT; t++) _mm512_store_ps(acc[p][t], _mm512_setzero_ps());
     }
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(32);
-    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
     for (long b = 0; b < superBlocks; b++, prep += KPREP) {
         const __m512 da2 = _mm512_load_ps(prep + 8 * GT * 64);
         float scales[2][16] __attribute__((aligned(64)));
         __m512i sc16[2][8];  // per row pair and sub-block: int16 scales in the interleaved lane order
+        __m512i scPairs[2];  // Q6_K: dwords 2k, 2k + 1 = scales (2k, 2k + 1) of row a, of row b
         for (int p = 0; p < RP; p++) {
             const uint8_t *a = rows[2 * p] + b * size, *bb = rows[2 * p + 1] + b * size;
             if (six) {
                 _mm512_store_ps(scales[p], _mm512_mul_ps(halves2(a + 208, bb + 208), da2));
+                scPairs[p] = interleave32(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + 192))),
+                                          _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bb + 192))));
                 const int8_t *sa = (const int8_t *)(a + 192), *sb = (const int8_t *)(bb + 192);
                 for (int j = 0; j < 8; j++) {
                     const int h = j / 4, k = j % 4;
@@ -137,11 +150,9 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
                 if (perBlock) sumMin[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(blockMins), scaleMin, sumMin[p]);
             }
         }
-        __m512i sumi[2][GT], corr[2];
-        for (int p = 0; p < RP; p++) {
-            corr[p] = _mm512_setzero_si512();
+        __m512i sumi[2][GT];
+        for (int p = 0; p < RP; p++)
             for (int t = 0; t < NT; t++) sumi[p][t] = _mm512_setzero_si512();
-        }
         for (int j = 0; j < 8; j++) {
             if (!six && !perBlock && (j & 1) == 0)
                 for (int p = 0; p < RP; p++)
@@ -164,8 +175,7 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
                     case 2: high = qh; break;
                     default: high = _mm512_srli_epi16(qh, 2); break;
                     }
-                    w[p] = _mm512_sub_epi8(_mm512_or_si512(low, _mm512_and_si512(high, m2)), k32);
-                    corr[p] = _mm512_dpwssd_epi32(corr[p], _mm512_maddubs_epi16(ones, w[p]), sc16[p][j]);
+                    w[p] = _mm512_or_si512(low, _mm512_and_si512(high, m2));
                 } else {
                     const __m512i q = interleave32(_mm256_loadu_si256((const __m256i *)(a + 16 + 32 * (j / 2))),
                                                    _mm256_loadu_si256((const __m256i *)(bb + 16 + 32 * (j / 2))));
@@ -175,7 +185,7 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
             for (int t = 0; t < NT; t++) {
                 const __m512i act = _mm512_load_si512(prep + (j * GT + t) * 64);
                 for (int p = 0; p < RP; p++) {
-                    const __m512i pairs = six ? _mm512_maddubs_epi16(act, w[p]) : _mm512_maddubs_epi16(w[p], act);
+                    const __m512i pairs = _mm512_maddubs_epi16(w[p], act);
                     sumi[p][t] = _mm512_dpwssd_epi32(sumi[p][t], pairs, sc16[p][j]);
                 }
             }
@@ -184,9 +194,9 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
                     sum[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_token_rows(sumi[p], NT)), _mm512_load_ps(scales[p]), sum[p]);
         }
         if (six) for (int p = 0; p < RP; p++) {
-            const __m512i fix = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(corr[p], 7));
             for (int t = 0; t < NT; t++) {
-                const __m512i v = _mm512_add_epi32(sumi[p][t], fix);
+                const __m512i offset = _mm512_madd_epi16(_mm512_load_si512(prep + 8 * GT * 64 + 64 + 4 * 64 + t * 64), scPairs[p]);
+                const __m512i v = _mm512_sub_epi32(sumi[p][t], _mm512_slli_epi32(offset, 5));
                 double pair;
                 memcpy(&pair, &scales[p][2 * t], 8);
                 _mm512_store_ps(acc[p][t], _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(pair)), _mm512_cvtepi32_ps(v),

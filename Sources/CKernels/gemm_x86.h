@@ -22,8 +22,9 @@
 #include "simd_x86.h"
 
 // One row against NT tokens. Activations of token t: qs + t * n, d/s + t * (n / 32).
+// bsums: token t's activation sums of 16 at bsums + t * (n / 16) (Q6_K only).
 static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uint8_t *w, const int8_t *qs,
-        const float *d, const float *s, long n, const int NT, int order, float *out, long ldy) {
+        const float *d, const float *s, const int16_t *bsums, long n, const int NT, int order, float *out, long ldy) {
     const long units = n / 32;
     __m256 acc[NTMAX];
     float summs[NTMAX];
@@ -172,9 +173,8 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
         break;
     }
     case CK_Q6_K: {
-        const __m256i k32 = _mm256_set1_epi8(32);
-        // Weights v - 32 (-32..31) by the sign trick: |v - 32| . sign(a, v - 32) = (v - 32) * a exactly, as the
-        // Q8_K activations are in -127..127; pairs stay under 2^15.
+        // Weights v unsigned (0..63) against the signed activations, pairs under 2^15; their offset of 32 is
+        // subtracted per super-block by the activations' sums of 16, as ggml does (see ck_dot_q8_scalar).
         for (long b = 0; b < units / 8; b++, w += 210) {
             const float dw = FN(half)(w + 208);
             __m256i sumi[NTMAX];
@@ -186,15 +186,16 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
                 for (int k = 0; k < 4; k++) {
                     // Lanes 0-3 hold elements 0..15 (scale sc[2k]), lanes 4-7 elements 16..31 (sc[2k+1]).
                     const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
-                    const __m256i ws = _mm256_sub_epi8(v[k], k32), wabs = _mm256_sign_epi8(ws, ws);
                     for (int t = 0; t < NT; t++) {
                         const __m256i a = _mm256_loadu_si256((const __m256i *)(qs + t * n + 256 * b + 128 * h + 32 * k));
-                        sumi[t] = FN(scaled_acc)(sumi[t], wabs, _mm256_sign_epi8(a, ws), scale);
+                        sumi[t] = FN(scaled_acc)(sumi[t], v[k], a, scale);
                     }
                 }
             }
-            for (int t = 0; t < NT; t++)
+            for (int t = 0; t < NT; t++) {
+                sumi[t] = _mm256_sub_epi32(sumi[t], FN(q6k_offset)(bsums + t * (n / 16) + 16 * b, w + 192));
                 acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d[t * units + 8 * b] * dw), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+            }
         }
         break;
     }
@@ -209,8 +210,8 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
 // tile's rows stream past them. The last tokens go in a group of 4 (with NTMAX 8), then 3, 2 or 1.
 #define ROW_GROUP(TYPE, NT) \
     for (int r = 0; r < nr; r++) \
-        FN(row_q8)(TYPE, (const uint8_t *)w + r * rowBytes, qs + t * n, d + t * units, s + t * units, n, NT, \
-                   order, y + t * ldy + r, ldy)
+        FN(row_q8)(TYPE, (const uint8_t *)w + r * rowBytes, qs + t * n, d + t * units, s + t * units, \
+                   bsums + t * (n / 16), n, NT, order, y + t * ldy + r, ldy)
 #define ROWS(TYPE) do { \
     int t = 0; \
     for (; t + NTMAX <= nt; t += NTMAX) ROW_GROUP(TYPE, NTMAX); \
@@ -224,6 +225,15 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
 void FN(ck_gemm_q8)(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                     const float *s, long n, int nt, int order, float *y, long ldy) {
     const long units = n / 32;
+    // Q6_K: every token's activation sums of 16, at most 64 tokens at a time (the callers' token tiles).
+    if (type == CK_Q6_K && nt > 64) {
+        for (int t0 = 0; t0 < nt; t0 += 64)
+            FN(ck_gemm_q8)(type, w, rowBytes, nr, qs + t0 * n, d + t0 * units, s + t0 * units, n,
+                           nt - t0 < 64 ? nt - t0 : 64, order, y + t0 * ldy, ldy);
+        return;
+    }
+    int16_t bsums[type == CK_Q6_K ? nt * (n / 16) : 1];
+    if (type == CK_Q6_K) for (int t = 0; t < nt; t++) FN(bsums16)(qs + t * n, n, bsums + t * (n / 16));
     switch (type) {
     case CK_Q4_0: ROWS(CK_Q4_0); break;
     case CK_Q4_1: ROWS(CK_Q4_1); break;

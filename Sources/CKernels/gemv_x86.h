@@ -150,8 +150,9 @@ static inline __attribute__((always_inline)) void FN(gv_pairs_q32)(const int TYP
 #endif
 
 // R (1..GR) rows starting at w (stride rowBytes) -> out[0..<R]. TYPE is a constant in every expansion.
+// bsums: the activations' sums of 16 (Q6_K only).
 static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, const int R, const uint8_t *w,
-        long rowBytes, const int8_t *qs, const float *d, const float *s, long n, float *out) {
+        long rowBytes, const int8_t *qs, const float *d, const float *s, const int16_t *bsums, long n, float *out) {
     const long units = n / 32;
     __m256 acc[GR];
     float summs[GR];
@@ -334,8 +335,7 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
             _mm_storeu_ps(m, accm[r]);
             summs[r] = (m[0] + m[2]) + (m[1] + m[3]);
         }
-    } else if (TYPE == CK_Q6_K) {
-        const __m256i k32 = _mm256_set1_epi8(32);
+    } else if (TYPE == CK_Q6_K) {  // weights unsigned, their offset subtracted by activation sums (ggml's order)
         for (long sb = 0; sb < units / 8; sb++) {
             __m256i sumi[GR];
             for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
@@ -356,13 +356,12 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                             4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
                             4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
                             4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3);
-                        const __m256i scale = _mm256_shuffle_epi8(sc16, pick);
-                        const __m256i ws = _mm256_sub_epi8(v[k], k32), wabs = _mm256_sign_epi8(ws, ws);
-                        sumi[r] = FN(scaled_acc)(sumi[r], wabs, _mm256_sign_epi8(a[k], ws), scale);
+                        sumi[r] = FN(scaled_acc)(sumi[r], v[k], a[k], _mm256_shuffle_epi8(sc16, pick));
                     }
                 }
             }
             for (int r = 0; r < R; r++) {
+                sumi[r] = _mm256_sub_epi32(sumi[r], FN(q6k_offset)(bsums + 16 * sb, w + r * rowBytes + sb * 210 + 192));
                 const float dw = FN(half)(w + r * rowBytes + sb * 210 + 208);
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d[8 * sb] * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
             }
@@ -373,17 +372,19 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
 
 #define GV_ROWS(TYPE) do { \
     int r = 0; \
-    for (; r + GR <= nr; r += GR) FN(gv_rows)(TYPE, GR, base + r * rowBytes, rowBytes, qs, d, s, n, y + r); \
+    for (; r + GR <= nr; r += GR) FN(gv_rows)(TYPE, GR, base + r * rowBytes, rowBytes, qs, d, s, bsums, n, y + r); \
     switch (nr - r) { \
-    case 3: FN(gv_rows)(TYPE, 3, base + r * rowBytes, rowBytes, qs, d, s, n, y + r); break; \
-    case 2: FN(gv_rows)(TYPE, 2, base + r * rowBytes, rowBytes, qs, d, s, n, y + r); break; \
-    case 1: FN(gv_rows)(TYPE, 1, base + r * rowBytes, rowBytes, qs, d, s, n, y + r); break; \
+    case 3: FN(gv_rows)(TYPE, 3, base + r * rowBytes, rowBytes, qs, d, s, bsums, n, y + r); break; \
+    case 2: FN(gv_rows)(TYPE, 2, base + r * rowBytes, rowBytes, qs, d, s, bsums, n, y + r); break; \
+    case 1: FN(gv_rows)(TYPE, 1, base + r * rowBytes, rowBytes, qs, d, s, bsums, n, y + r); break; \
     } } while (0)
 
 // Returns 0 when the type has no kernel here (the caller falls back).
 int FN(ck_gemv_q8)(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                    const float *s, long n, float *y) {
     const uint8_t *base = w;
+    int16_t bsums[type == CK_Q6_K ? n / 16 : 1];
+    if (type == CK_Q6_K) FN(bsums16)(qs, n, bsums);
     switch (type) {
     case CK_Q4_0: GV_ROWS(CK_Q4_0); return 1;
     case CK_Q4_1: GV_ROWS(CK_Q4_1); return 1;

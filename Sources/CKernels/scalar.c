@@ -268,6 +268,9 @@ static inline int lane4(const int *v, const int8_t *a, int k) {
 //   Q5_K and Q6_K, per super-block: integer lanes sum_j sc_j * (lane k of sub-block j), then
 //     lane k += (da * dw) * int (fused); Q5_K mins: 4 lanes i += (-da * dmin) * (m_2i S_2i + m_2i+1 S_2i+1)
 //     with S_j the sum of sub-block j's activation quants; result hsum8(lanes) + ((m0 + m2) + (m1 + m3)).
+//     Q6_K's lanes take the weights unsigned (0..63) and subtract their offset of 32 as ggml does, by the
+//     activation sums of 16: lane k -= 32 (sc_2k B_2k + sc_2k+1 B_2k+1), B_i the sum of activations 16i..16i+15
+//     (the lane values differ from those of q - 32, their total does not).
 //   Q4_K: the arithmetic of ggml's repacked q4_K_8x8 batch kernel (ggml_gemm_q4_K_8x8_q8_K), which llama.cpp
 //     uses on AVX2 / AVX-512 CPUs for every Q4_K matrix with a row count divisible by 8: two scalar sums per
 //     output, one fused multiply-add per pair of sub-blocks (64 elements) g = 0..3 of each super-block:
@@ -365,11 +368,18 @@ float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float 
                     int v[32];
                     for (int l = 0; l < 32; l++) {
                         const uint8_t low = ql[l + 32 * (k & 1)];
-                        v[l] = (((k < 2) ? (low & 0xF) : (low >> 4)) | ((qh[l] >> (2 * k)) & 3) << 4) - 32;
+                        v[l] = ((k < 2) ? (low & 0xF) : (low >> 4)) | ((qh[l] >> (2 * k)) & 3) << 4;
                     }
                     const int8_t *a = qs + 256 * b + 128 * h + 32 * k;
                     for (int lane = 0; lane < 8; lane++) sumi[lane] += sc[2 * k + lane / 4] * lane4(v, a, lane);
                 }
+            }
+            const int8_t *sc = (const int8_t *)(w + 192);
+            for (int k = 0; k < 8; k++) {  // the -32 of the weights, by 32 activations: scales 2k and 2k + 1
+                const int8_t *a = qs + 256 * b + 32 * k;
+                int lo = 0, hi = 0;
+                for (int i = 0; i < 16; i++) { lo += a[i]; hi += a[16 + i]; }
+                sumi[k] -= 32 * (sc[2 * k] * lo + sc[2 * k + 1] * hi);
             }
             for (int k = 0; k < 8; k++) acc[k] = fmaf(scale, (float)sumi[k], acc[k]);
         }

@@ -80,6 +80,24 @@ static inline __attribute__((always_inline)) __m256i FN(scaled_acc)(__m256i acc,
 #endif
 }
 
+// out[i] = the sum of activations 16i..16i+15 (ggml's Q8_K bsums), for n activations.
+static inline void FN(bsums16)(const int8_t *qs, long n, int16_t *out) {
+    const __m256i ones = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (long i = 0; i < n; i += 32) {
+        const __m256i fours = _mm256_madd_epi16(_mm256_maddubs_epi16(ones, _mm256_loadu_si256((const __m256i *)(qs + i))), ones16);
+        const __m256i r = _mm256_hadd_epi32(fours, fours), r2 = _mm256_hadd_epi32(r, r);
+        out[i / 16] = (int16_t)_mm256_extract_epi32(r2, 0);
+        out[i / 16 + 1] = (int16_t)_mm256_extract_epi32(r2, 4);
+    }
+}
+
+// Q6_K's weight offset as ggml subtracts it (see ck_dot_q8_scalar): lane k = 32 (sc_2k B_2k + sc_2k+1 B_2k+1)
+// for the 16 scales of a super-block and its 16 activation sums B (bsums16).
+static inline __attribute__((always_inline)) __m256i FN(q6k_offset)(const int16_t *b16, const uint8_t *scales) {
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)scales));
+    return _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b16), sc16), 5);
+}
+
 // The sums of the 8 int32 lanes of a, b, c and e, as the 4 lanes of the result (exact, any order).
 static inline __attribute__((always_inline)) __m128i FN(hsum4_epi32)(__m256i a, __m256i b, __m256i c, __m256i e) {
     const __m256i abce = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, e));
