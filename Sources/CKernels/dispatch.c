@@ -109,14 +109,12 @@ static void gemm_tile_ordered(int type, const void *w, long rowBytes, int nr, co
 
 void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                      const float *s, long n, int nt, int ntBatch, float *y, long ldy) {
-    if (ntBatch >= nt || type != CK_Q4_K) {
-        gemm_tile_ordered(type, w, rowBytes, nr, qs, d, s, n, nt, CK_ORDER_BATCH, y, ldy);
-        return;
-    }
     const long units = n / 32;
+    if (ntBatch > nt) ntBatch = nt;
     if (ntBatch > 0) gemm_tile_ordered(type, w, rowBytes, nr, qs, d, s, n, ntBatch, CK_ORDER_BATCH, y, ldy);
-    gemm_tile_ordered(type, w, rowBytes, nr, qs + ntBatch * n, d + ntBatch * units, s + ntBatch * units, n,
-                      nt - ntBatch, CK_ORDER_TOKEN, y + ntBatch * ldy, ldy);
+    if (ntBatch < nt)
+        gemm_tile_ordered(type, w, rowBytes, nr, qs + ntBatch * n, d + ntBatch * units, s + ntBatch * units, n,
+                          nt - ntBatch, CK_ORDER_TOKEN, y + ntBatch * ldy, ldy);
 }
 
 float ck_dot_q8(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n) {

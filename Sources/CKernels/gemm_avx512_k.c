@@ -6,7 +6,8 @@
 //   lane k of a sub-block being the sum of the products of its unsigned weights (0..63) at elements 4k..4k+3
 //   (sc per 16 elements, so lanes 0-3 and 4-7 of a sub-block have their own scale), minus the weights' offset
 //   32 (sc_2k B_2k + sc_2k+1 B_2k+1), B_i the sum of activations 16i..16i+15; then acc_k = fma(da * dw,
-//   float(sumi_k), acc_k); result hsum8(acc).
+//   float(sumi_k), acc_k); result hsum8(acc). In llama.cpp's tiled order (CK_ORDER_BATCH) one sum instead:
+//   sum = fma(da, float(sum_k sumi_k) * dw, sum).
 //   Q4_K (ggml's repacked q4_K_8x8 batch kernel): per pair of sub-blocks g = 0..3, sum = fma(float(I_g),
 //   dw * da, sum) and sumMin = fma(float(m_2g S_2g + m_2g+1 S_2g+1), dmin * da, sumMin), I_g being the integer
 //   sum of the pair's 64 products times their sub-block scales and S_j the sum of sub-block j's activation
@@ -30,8 +31,9 @@
 #include "gemm_avx512.h"
 
 #define GT 8  // tokens per group
-// Q4_K in the one-token order: a type id of this file only, so that kernel_k is specialised for it.
-enum { Q4_K_TOKEN_ORDER = 1000 + CK_Q4_K };
+// Q4_K in the one-token order and Q6_K in the tiled order (CK_ORDER_BATCH): type ids of this file only, so
+// that kernel_k is specialised for them.
+enum { Q4_K_TOKEN_ORDER = 1000 + CK_Q4_K, Q6_K_TILED = 1000 + CK_Q6_K };
 
 // Prepared activations of one token group per super-block: a2[8 sub-blocks][GT][64], da2[16] (lanes 2t, 2t + 1:
 // da of token t), sums[4][16 dwords] (Q4_K, dwords 2t, 2t + 1: the int16 pair S_2i, S_2i+1 of token t),
@@ -101,7 +103,7 @@ static inline __attribute__((always_inline)) __m512i sum_token_rows(const __m512
 // RP row pairs (row pointers rows[0..3]) x NT tokens of a prepared group; y[t * ldy + k] for k < outRows.
 static inline __attribute__((always_inline)) void kernel_k(int type, const int RP, const int NT,
         const uint8_t *const rows[4], long superBlocks, const uint8_t *prep, float *y, long ldy, int outRows) {
-    const int six = type == CK_Q6_K, perBlock = type == Q4_K_TOKEN_ORDER;
+    const int tiled = type == Q6_K_TILED, six = type == CK_Q6_K || tiled, perBlock = type == Q4_K_TOKEN_ORDER;
     const long size = six ? 210 : 144;
     float acc[2][GT][16] __attribute__((aligned(64)));  // Q6_K
     __m512 sum[2], sumMin[2];                            // Q4_K: lanes 2t, 2t + 1 = (row a, row b) of token t
@@ -197,21 +199,28 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
             for (int t = 0; t < NT; t++) {
                 const __m512i offset = _mm512_madd_epi16(_mm512_load_si512(prep + 8 * GT * 64 + 64 + 4 * 64 + t * 64), scPairs[p]);
                 const __m512i v = _mm512_sub_epi32(sumi[p][t], _mm512_slli_epi32(offset, 5));
+                if (tiled) { sumi[p][t] = v; continue; }
                 double pair;
                 memcpy(&pair, &scales[p][2 * t], 8);
                 _mm512_store_ps(acc[p][t], _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(pair)), _mm512_cvtepi32_ps(v),
                                                            _mm512_load_ps(acc[p][t])));
+            }
+            if (tiled) {  // sum = fma(da, float(the super-block's integer sum) * dw, sum), lanes (token, row)
+                const uint8_t *a = rows[2 * p] + b * size, *bb = rows[2 * p + 1] + b * size;
+                const __m512 part = _mm512_mul_ps(_mm512_cvtepi32_ps(sum_token_rows(sumi[p], NT)), halves2(a + 208, bb + 208));
+                sum[p] = _mm512_fmadd_ps(da2, part, sum[p]);
             }
         }
     }
     for (int p = 0; p < RP; p++) {
         float result[16] __attribute__((aligned(64)));
         if (!six) _mm512_store_ps(result, _mm512_sub_ps(sum[p], sumMin[p]));
+        if (tiled) _mm512_store_ps(result, sum[p]);
         for (int t = 0; t < NT; t++) {
             float h[16] __attribute__((aligned(64)));
-            if (six) _mm512_store_ps(h, hsum_pairs(_mm512_load_ps(acc[p][t])));
+            if (six && !tiled) _mm512_store_ps(h, hsum_pairs(_mm512_load_ps(acc[p][t])));
             for (int k = 0; k < 2; k++)
-                if (2 * p + k < outRows) y[t * ldy + 2 * p + k] = six ? h[k] : result[2 * t + k];
+                if (2 * p + k < outRows) y[t * ldy + 2 * p + k] = six && !tiled ? h[k] : result[2 * t + k];
         }
     }
 }
@@ -229,7 +238,8 @@ int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int
         const int group = nt - t0 < GT ? nt - t0 : GT;
         prepare_k(type, qs + t0 * n, d + t0 * units, s + t0 * units, n, group, prep);
         float *y = yOut + t0 * ldy;
-        if (type == CK_Q6_K) { GROUP(CK_Q6_K) }
+        if (type == CK_Q6_K && order == CK_ORDER_BATCH) { GROUP(Q6_K_TILED) }
+        else if (type == CK_Q6_K) { GROUP(CK_Q6_K) }
         else if (order == CK_ORDER_TOKEN) { GROUP(Q4_K_TOKEN_ORDER) }
         else { GROUP(CK_Q4_K) }
     }

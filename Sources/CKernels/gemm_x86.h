@@ -175,6 +175,9 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
     case CK_Q6_K: {
         // Weights v unsigned (0..63) against the signed activations, pairs under 2^15; their offset of 32 is
         // subtracted per super-block by the activations' sums of 16, as ggml does (see ck_dot_q8_scalar).
+        // CK_ORDER_BATCH (llama.cpp's tiled matmul): one float sum per token instead of 8 lanes.
+        float tiled[NTMAX];
+        for (int t = 0; t < NT; t++) tiled[t] = 0;
         for (long b = 0; b < units / 8; b++, w += 210) {
             const float dw = FN(half)(w + 208);
             __m256i sumi[NTMAX];
@@ -194,8 +197,22 @@ static inline __attribute__((always_inline)) void FN(row_q8)(int type, const uin
             }
             for (int t = 0; t < NT; t++) {
                 sumi[t] = _mm256_sub_epi32(sumi[t], FN(q6k_offset)(bsums + t * (n / 16) + 16 * b, w + 192));
-                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d[t * units + 8 * b] * dw), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+                if (order == CK_ORDER_TOKEN)
+                    acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d[t * units + 8 * b] * dw), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
             }
+            if (order == CK_ORDER_BATCH)
+                for (int t0 = 0; t0 < NT; t0 += 4) {
+                    int32_t total[4];
+                    _mm_storeu_si128((__m128i *)total, FN(hsum4_epi32)(sumi[t0], t0 + 1 < NT ? sumi[t0 + 1] : sumi[t0],
+                                                                      t0 + 2 < NT ? sumi[t0 + 2] : sumi[t0],
+                                                                      t0 + 3 < NT ? sumi[t0 + 3] : sumi[t0]));
+                    for (int t = t0; t < NT && t < t0 + 4; t++)
+                        tiled[t] = fmaf(d[t * units + 8 * b], (float)total[t - t0] * dw, tiled[t]);
+                }
+        }
+        if (order == CK_ORDER_BATCH) {
+            for (int t = 0; t < NT; t++) out[t * ldy] = tiled[t];
+            return;
         }
         break;
     }

@@ -270,7 +270,9 @@ static inline int lane4(const int *v, const int8_t *a, int k) {
 //     with S_j the sum of sub-block j's activation quants; result hsum8(lanes) + ((m0 + m2) + (m1 + m3)).
 //     Q6_K's lanes take the weights unsigned (0..63) and subtract their offset of 32 as ggml does, by the
 //     activation sums of 16: lane k -= 32 (sc_2k B_2k + sc_2k+1 B_2k+1), B_i the sum of activations 16i..16i+15
-//     (the lane values differ from those of q - 32, their total does not).
+//     (the lane values differ from those of q - 32, their total does not). That is `order` CK_ORDER_TOKEN,
+//     which llama.cpp runs for fewer than 8 tokens; for a batch of 8 or more its tiled matmul keeps one sum
+//     per output (CK_ORDER_BATCH): sum = fma(da, float(the super-block's integer dot) * dw, sum).
 //   Q4_K: the arithmetic of ggml's repacked q4_K_8x8 batch kernel (ggml_gemm_q4_K_8x8_q8_K), which llama.cpp
 //     uses on AVX2 / AVX-512 CPUs for every Q4_K matrix with a row count divisible by 8: two scalar sums per
 //     output, one fused multiply-add per pair of sub-blocks (64 elements) g = 0..3 of each super-block:
@@ -357,7 +359,8 @@ float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float 
         }
         return hsum8(acc) + ((accm[0] + accm[2]) + (accm[1] + accm[3]));
     }
-    case CK_Q6_K:
+    case CK_Q6_K: {
+        float tiled = 0;  // CK_ORDER_BATCH
         for (long b = 0; b < n / 256; b++, w += 210) {
             const float scale = d[8 * b] * ck_half(w + 208);
             int sumi[8] = {0};
@@ -381,9 +384,16 @@ float ck_dot_q8_scalar(int type, const void *row, const int8_t *qs, const float 
                 for (int i = 0; i < 16; i++) { lo += a[i]; hi += a[16 + i]; }
                 sumi[k] -= 32 * (sc[2 * k] * lo + sc[2 * k + 1] * hi);
             }
-            for (int k = 0; k < 8; k++) acc[k] = fmaf(scale, (float)sumi[k], acc[k]);
+            if (order == CK_ORDER_BATCH) {
+                int total = 0;
+                for (int k = 0; k < 8; k++) total += sumi[k];
+                tiled = fmaf(d[8 * b], (float)total * ck_half(w + 208), tiled);
+            } else {
+                for (int k = 0; k < 8; k++) acc[k] = fmaf(scale, (float)sumi[k], acc[k]);
+            }
         }
-        return hsum8(acc);
+        return order == CK_ORDER_BATCH ? tiled : hsum8(acc);
+    }
     }
     return NAN;
 }

@@ -155,6 +155,7 @@ public final class Transformer: @unchecked Sendable {
 
             // Attention: h = norm(x); q, k, v = h Wq, h Wk, h Wv (+ biases)
             layer.attnNorm.withUnsafeBufferPointer { backend.rmsNorm(x, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, h) }
+            TensorDump.write("attn_norm", layer: l, h, count: n * d)
             backend.matmul(qkvWeights[l], h, tokens: n, qkvOutputs, order: order)   // q, k, v
             if let b = layer.bq { addBias(q, b, rows: n) }
             if let b = layer.bk { addBias(k, b, rows: n) }
@@ -179,21 +180,27 @@ public final class Transformer: @unchecked Sendable {
             Kernels.roundToHalf(q, count: n * c.qDim)  // llama.cpp converts Q to F16 for the KQ product
             backend.attention(q, tokens: n, startPosition: start, cache: cache, layer: l, heads: c.headCount,
                               window: sliding ? c.slidingWindow : nil, scale: scoreScale, order: order, att)
+            TensorDump.write("kqv_out", layer: l, att, count: n * c.qDim)
             backend.matmul(layer.wo, att, tokens: n, o, order: order)
             if let post = layer.attnPostNorm {
                 post.withUnsafeBufferPointer { backend.rmsNorm(o, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, o) }
             }
             for i in 0..<(n * d) { x[i] += o[i] }
+            TensorDump.write("ffn_inp", layer: l, x, count: n * d)
 
             // Feed-forward: x += down(act(h Wgate) * (h Wup)), h = norm(x)
             layer.ffnNorm.withUnsafeBufferPointer { backend.rmsNorm(x, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, h) }
             backend.gatedMatmul(gate: layer.ffnGate, up: layer.ffnUp, h, tokens: n, gate: gate, up: up,
                                 gelu: c.architecture == .gemma3, order: order)   // gate = act(h Wgate) * (h Wup)
+            TensorDump.write("ffn_norm", layer: l, h, count: n * d)
+            TensorDump.write(c.architecture == .gemma3 ? "ffn_geglu" : "ffn_swiglu", layer: l, gate, count: n * c.feedForwardLength)
             backend.matmul(layer.ffnDown, gate, tokens: n, o, order: order)
+            TensorDump.write("ffn_out", layer: l, o, count: n * d)
             if let post = layer.ffnPostNorm {
                 post.withUnsafeBufferPointer { backend.rmsNorm(o, $0.baseAddress!, rows: n, n: d, eps: c.normEpsilon, o) }
             }
             for i in 0..<(n * d) { x[i] += o[i] }
+            TensorDump.write("l_out", layer: l, x, count: n * d)
         }
         cache.setCount(start + n)
     }

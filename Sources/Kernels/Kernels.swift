@@ -15,19 +15,28 @@ import Darwin
 
 /// Which of llama.cpp's two CPU paths the float sums of a product follow. llama.cpp computes a batch of tokens
 /// and a single token with different kernels whose sums are ordered differently (Q4_K: its repacked batch
-/// kernel for whole groups of 4 tokens, its one-token kernel otherwise; attention: tinyBLAS for a batch,
-/// ggml_vec_dot_f16 for one token), so a token's logits depend on whether it was part of a batch. One rounded
-/// softmax weight is enough to move SmolLM2's logits by 0.6 further on, so matching llama.cpp's greedy
-/// tokens means following the path it took.
+/// kernel for whole groups of 4 tokens, its one-token kernel otherwise; Q6_K: its tiled matmul for 8 tokens
+/// or more, ggml_vec_dot otherwise; attention: tinyBLAS for a batch, ggml_vec_dot_f16 for one token), so a
+/// token's logits depend on whether it was part of a batch. One rounded softmax weight is enough to move
+/// SmolLM2's logits by 0.6 further on, so matching llama.cpp's greedy tokens means following the path it took.
 public enum SumOrder: Sendable {
     /// As llama.cpp computes these tokens as one batch: Q4_K in the batch order for the tokens in whole groups
-    /// of 4, the one-token order for the rest; attention rows in tinyBLAS's order.
+    /// of 4, the one-token order for the rest; Q6_K in the tiled order when there are 8 tokens or more;
+    /// attention rows in tinyBLAS's order.
     case batch
     /// Every token as llama.cpp computes a single token, so a batch gives the bits of its tokens one by one.
     case decode
 
-    /// How many leading tokens of a product of `tokens` take Q4_K's batch order.
-    func batchTokens(_ tokens: Int) -> Int { self == .batch ? tokens - tokens % 4 : 0 }
+    /// How many leading tokens of a product of `tokens` take the batch order of `type` (ck_gemm_q8_tile's
+    /// ntBatch; only Q4_K and Q6_K have one).
+    func batchTokens(_ tokens: Int, _ type: GGMLType) -> Int {
+        guard self == .batch else { return 0 }
+        switch type {
+        case .q4_K: return tokens - tokens % 4
+        case .q6_K: return tokens >= 8 ? tokens : 0
+        default: return 0
+        }
+    }
     var attentionOrder: Int32 { self == .batch ? Int32(CK_ORDER_BATCH) : Int32(CK_ORDER_TOKEN) }
 }
 
@@ -143,7 +152,7 @@ public enum Kernels {
             // Tiles: rowsPerTask rows x up to tokenTile tokens.
             let tokenTile = 64
             let tokenTiles = (tokens + tokenTile - 1) / tokenTile
-            let batchTokens = order.batchTokens(tokens)
+            let batchTokens = order.batchTokens(tokens, w.type)
             pool.run(rowTasks * tokenTiles) { task in
                 let r0 = (task / tokenTiles) * rowsPerTask, t0 = (task % tokenTiles) * tokenTile
                 let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
@@ -178,7 +187,6 @@ public enum Kernels {
         let tasks = ws.map { ($0.rows + rowsPerTask - 1) / rowsPerTask }
         let tokenTile = 64
         let tokenTiles = (tokens + tokenTile - 1) / tokenTile
-        let batchTokens = order.batchTokens(tokens)
         pool.withScratch(bytes: tokens * cols + 8 * units + 64) { scratch in
             let qs = scratch.assumingMemoryBound(to: Int8.self)
             let dBase = (scratch + ((tokens * cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
@@ -197,7 +205,8 @@ public enum Kernels {
                 let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
                 ck_gemm_q8_tile(Int32(w.type.rawValue), w.row(r0), w.rowBytes, Int32(nr),
                                 qs + t0 * cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
-                                cols, Int32(nt), Int32(max(0, min(nt, batchTokens - t0))), ys[m] + t0 * w.rows + r0, w.rows)
+                                cols, Int32(nt), Int32(max(0, min(nt, order.batchTokens(tokens, w.type) - t0))),
+                                ys[m] + t0 * w.rows + r0, w.rows)
             }
         }
     }

@@ -94,12 +94,13 @@ final class FastKernelTests: XCTestCase {
     }
 
     /// In the one-token order every row of a batch has the bits of a one-token product (prompt lookup's
-    /// verify passes rely on it); in the batch order Q4_K's rows in whole groups of 4 take the batch kernel's
-    /// sums, which differ from the one-token kernel's on some outputs, and the rows after them do not.
+    /// verify passes rely on it). In the batch order Q4_K's rows in whole groups of 4 take its batch kernel's
+    /// sums and the rows after them the one-token kernel's; Q6_K's rows all take the tiled order from 8 tokens
+    /// on, and none below; the batch sums differ from the one-token sums on some outputs.
     func testOneTokenOrderRowsEqualOneTokenProducts() {
         let pool = ThreadPool(threads: 2)
-        for type in [GGMLType.q4_K, .q6_K, .q5_0, .q8_0] {
-            let rows = 70, cols = 6 * max(type.blockSize, 32), tokens = 7
+        for (type, tokens) in [(GGMLType.q4_K, 7), (.q4_K, 9), (.q6_K, 7), (.q6_K, 9), (.q5_0, 9), (.q8_0, 9)] {
+            let rows = 70, cols = 6 * max(type.blockSize, 32)
             let w = MatmulTests.randomWeights(type, rows: rows, cols: cols, seed: 11)
             let x = MatmulTests.randomFloats(tokens * cols, seed: 12)
             w.withUnsafeBytes { bytes in
@@ -115,14 +116,15 @@ final class FastKernelTests: XCTestCase {
                         }
                     }
                 }
-                XCTAssertEqual(decode.map(\.bitPattern), single.map(\.bitPattern), "\(type): .decode rows vs one-token products")
-                let tail = (4 * rows)..<(tokens * rows)
-                XCTAssertEqual(batch[tail].map(\.bitPattern), single[tail].map(\.bitPattern), "\(type): rows past the groups of 4")
-                let head = 0..<(4 * rows)
-                if type == .q4_K {
-                    XCTAssertNotEqual(batch[head].map(\.bitPattern), single[head].map(\.bitPattern), "Q4_K batch order")
-                } else {
-                    XCTAssertEqual(batch[head].map(\.bitPattern), single[head].map(\.bitPattern), "\(type): one order only")
+                XCTAssertEqual(decode.map(\.bitPattern), single.map(\.bitPattern), "\(type) t\(tokens): .decode rows vs one-token products")
+                let batchTokens = type == .q4_K ? tokens - tokens % 4 : type == .q6_K && tokens >= 8 ? tokens : 0
+                let tail = (batchTokens * rows)..<(tokens * rows), head = 0..<(batchTokens * rows)
+                XCTAssertEqual(batch[tail].map(\.bitPattern), single[tail].map(\.bitPattern), "\(type) t\(tokens): rows in the one-token order")
+                if !head.isEmpty {
+                    XCTAssertNotEqual(batch[head].map(\.bitPattern), single[head].map(\.bitPattern), "\(type) t\(tokens): batch order")
+                    let scale = single[head].map(abs).max() ?? 1
+                    let close = zip(batch[head], single[head]).allSatisfy { abs($0 - $1) <= 1e-5 * scale }
+                    XCTAssertTrue(close, "\(type) t\(tokens): the two orders sum the same products")
                 }
             }
         }

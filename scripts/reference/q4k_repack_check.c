@@ -6,7 +6,7 @@
 //       of wafer's batch order (CK_ORDER_BATCH) have the bits of its batch kernel (ggml_gemm_q4_K_8x8_q8_K), and
 //       how many of wafer's one-token order (CK_ORDER_TOKEN) the bits of its one-token kernel (gemv);
 //   /tmp/q4k_check --layer X.bin W.bin Y.bin N ROWS TOKENS
-//       a real layer (scripts/reference/q4k_layer_check.py writes the files): X the layer's input as llama.cpp
+//       a real layer (scripts/reference/kquant_layer_check.py writes the files): X the layer's input as llama.cpp
 //       computed it (TOKENS x N floats), W the Q4_K weight (ROWS rows), Y llama.cpp's output (TOKENS x ROWS);
 //       how many outputs wafer's arithmetic reproduces, and ggml's vec_dot arithmetic for comparison.
 #include "ckernels_internal.h"
