@@ -164,12 +164,26 @@ static void attention_row_token_avx2(const float *q, const uint16_t *keys, const
     }
     const float inv = ck_softmax_weights(scores + first, first, last, 1);
     for (long p = first; p <= last; p++) scores[p] = _cvtsh_ss(_cvtss_sh(scores[p] * inv, _MM_FROUND_TO_NEAREST_INT));
-    // Output, 8 dims at a time: one accumulator per position class p mod 64, in order of position.
+    // Output, 8 dims at a time: one accumulator per position class c = p mod 64, each a chain over the class's
+    // positions in order. The classes go 8 at a time (c0 ... c0 + 7), so that their accumulators stay in
+    // registers; a run of 8 positions that the range covers whole takes no per-position test.
     for (int i0 = 0; i0 < headDim; i0 += 8) {
         __m256 acc[64];
-        for (int c = 0; c < 64; c++) acc[c] = _mm256_setzero_ps();
-        for (long p = first; p <= last; p++)
-            acc[p & 63] = _mm256_fmadd_ps(_mm256_set1_ps(scores[p]), load_half8(values + p * headDim + i0), acc[p & 63]);
+        for (int c0 = 0; c0 < 64; c0 += 8) {
+            __m256 a[8];
+            for (int m = 0; m < 8; m++) a[m] = _mm256_setzero_ps();
+            for (long p0 = (first & ~63L) + c0; p0 <= last; p0 += 64) {
+                if (p0 >= first && p0 + 7 <= last) {
+                    for (int m = 0; m < 8; m++)
+                        a[m] = _mm256_fmadd_ps(_mm256_set1_ps(scores[p0 + m]), load_half8(values + (p0 + m) * headDim + i0), a[m]);
+                } else {
+                    for (int m = 0; m < 8; m++)
+                        if (p0 + m >= first && p0 + m <= last)
+                            a[m] = _mm256_fmadd_ps(_mm256_set1_ps(scores[p0 + m]), load_half8(values + (p0 + m) * headDim + i0), a[m]);
+                }
+            }
+            for (int m = 0; m < 8; m++) acc[c0 + m] = a[m];
+        }
         _mm256_storeu_ps(out + i0, vec64_sum_avx2(acc));
     }
 }
