@@ -280,10 +280,12 @@ public enum Kernels {
         }
     }
 
-    /// Rows per one-token task: about `WAFER_GEMV_TASKS` (default 16) tasks per thread, in multiples of 4 rows
-    /// (the GEMV kernel's step), at least 16 rows. Claiming a task is one compare-and-swap; with many tasks a
-    /// thread that is preempted on a shared machine leaves little for the other to wait on (4 per thread was
-    /// measured slower here under load).
+    /// Rows per one-token task: about `WAFER_GEMV_TASKS` (default 4) tasks per thread, in multiples of 4 rows
+    /// (the GEMV kernel's step), at least 16 rows. Claiming a task is one compare-and-swap; each task boundary
+    /// also breaks the rows' streaming (the prefetches run into the next task's rows, which the other thread
+    /// may take). Measured with `wafer bench -p 0 -n 256`, 2 threads, alternating runs: SmolLM2 102-104 tok/s
+    /// with 4 tasks per thread, 98-102 with 6 or 8, 93-94 with 16, 85-86 with 32 on a quiet machine, and 46-51
+    /// against 46-47 (4 against 16) beside a busy process on the same 2 cores; Qwen2.5-Coder 35.6 against 32.6.
     static func matvecTile(rows: Int, threads: Int) -> Int {
         let perTask = (rows + tasksPerThread * threads - 1) / (tasksPerThread * threads)
         return max(16, (perTask + 3) & ~3)
@@ -291,7 +293,7 @@ public enum Kernels {
 
     static let tasksPerThread: Int = {
         if let env = getenv("WAFER_GEMV_TASKS"), let n = Int(String(cString: env)), n > 0 { return n }
-        return 16
+        return 4
     }()
 
     /// Which 8-bit activation format a weight type's dot product takes (ggml's vec_dot_type), nil for float types.
