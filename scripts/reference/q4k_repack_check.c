@@ -9,8 +9,8 @@
 //       a real layer (scripts/reference/kquant_layer_check.py writes the files): X the layer's input as llama.cpp
 //       computed it (TOKENS x N floats), W the Q4_K weight (ROWS rows), Y llama.cpp's output (TOKENS x ROWS);
 //       how many outputs wafer's arithmetic reproduces, and ggml's vec_dot arithmetic for comparison.
+#include "check_support.h"
 #include "ckernels_internal.h"
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +20,6 @@ enum { QK = 256, Q4K_BYTES = 144, Q8K_BYTES = 4 + 256 + 32, Q8KX4_BYTES = 16 + 1
 
 typedef void (*gemx_fn)(int n, float *s, size_t bs, const void *vx, const void *vy, int nr, int nc);
 typedef void (*quant_fn)(const float *x, void *y, long k);
-
-static uint32_t rng_state = 12345;
-static uint32_t rng(void) { rng_state = rng_state * 1664525u + 1013904223u; return rng_state >> 8; }
-static float uniform(void) { return (float)(rng() & 0xFFFFFF) / 16777216.0f; }
 
 // ggml's block_q4_Kx8 (1152 bytes) from super-block b of 8 rows: the rows' d (8 halves), dmin (8 halves),
 // then per sub-block j 12 bytes holding the 8 rows' 6-bit scales and mins in the k4 packing (rows 0-3 in the
@@ -72,14 +68,6 @@ static float vec_dot_q4_K(const uint8_t *w, const int8_t *qs, const float *d, co
     return ((r0 + r2) + (r1 + r3)) + ((accm[0] + accm[2]) + (accm[1] + accm[3]));
 }
 
-static void *read_file(const char *path, size_t bytes) {
-    FILE *f = fopen(path, "rb");
-    void *p = malloc(bytes);
-    if (!f || !p || fread(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot read %zu bytes from %s\n", bytes, path); exit(2); }
-    fclose(f);
-    return p;
-}
-
 static int check_layer(char **argv) {
     const long n = atol(argv[5]), rows = atol(argv[6]), tokens = atol(argv[7]);
     if (n <= 0 || n % QK || rows <= 0 || tokens <= 0) { fprintf(stderr, "bad N / ROWS / TOKENS\n"); return 2; }
@@ -104,12 +92,9 @@ static int check_layer(char **argv) {
 int main(int argc, char **argv) {
     if (argc == 8 && !strcmp(argv[1], "--layer")) return check_layer(argv);
     if (argc < 2) { fprintf(stderr, "usage: %s LLAMA_CPP_LIB_DIR | --layer X W Y N ROWS TOKENS\n", argv[0]); return 2; }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/libggml-base.so", argv[1]);
-    if (!dlopen(path, RTLD_NOW | RTLD_GLOBAL)) { fprintf(stderr, "%s\n", dlerror()); return 1; }
-    snprintf(path, sizeof path, "%s/libggml-cpu.so", argv[1]);
-    void *lib = dlopen(path, RTLD_NOW);
-    if (!lib) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+    void *lib = open_ggml_cpu(argv[1]);
+    if (!lib) return 1;
+    seed(12345);
     gemx_fn gemm = (gemx_fn)dlsym(lib, "ggml_gemm_q4_K_8x8_q8_K"), gemv = (gemx_fn)dlsym(lib, "ggml_gemv_q4_K_8x8_q8_K");
     quant_fn quant_x4 = (quant_fn)dlsym(lib, "ggml_quantize_mat_q8_K_4x8"), quant_row = (quant_fn)dlsym(lib, "quantize_row_q8_K");
     if (!gemm || !gemv || !quant_x4 || !quant_row) { fprintf(stderr, "missing symbols\n"); return 1; }

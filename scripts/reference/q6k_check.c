@@ -10,8 +10,8 @@
 //       computed it (TOKENS x N floats), W the Q6_K weight (ROWS rows), Y llama.cpp's output (TOKENS x ROWS);
 //       how many outputs wafer's order for that batch reproduces: the tiled order (CK_ORDER_BATCH) from 8
 //       tokens on, which llama.cpp's tiled matmul (not exported, so checked on its outputs) runs.
+#include "check_support.h"
 #include "ckernels_internal.h"
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +20,6 @@ enum { QK = 256, Q6K_BYTES = 210, Q8K_BYTES = 4 + 256 + 32 };
 
 typedef void (*vec_dot_fn)(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
 typedef void (*quant_fn)(const float *x, void *y, long k);
-
-static uint32_t rng_state = 99;
-static uint32_t rng(void) { rng_state = rng_state * 1664525u + 1013904223u; return rng_state >> 8; }
-static float uniform(void) { return (float)(rng() & 0xFFFFFF) / 16777216.0f; }
-
-static void *read_file(const char *path, size_t bytes) {
-    FILE *f = fopen(path, "rb");
-    void *p = malloc(bytes);
-    if (!f || !p || fread(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot read %zu bytes from %s\n", bytes, path); exit(2); }
-    fclose(f);
-    return p;
-}
 
 static int check_layer(char **argv) {
     const long n = atol(argv[5]), rows = atol(argv[6]), tokens = atol(argv[7]);
@@ -57,17 +45,12 @@ static int check_layer(char **argv) {
 int main(int argc, char **argv) {
     if (argc == 8 && !strcmp(argv[1], "--layer")) return check_layer(argv);
     if (argc < 2) { fprintf(stderr, "usage: %s LLAMA_CPP_LIB_DIR | --layer X W Y N ROWS TOKENS\n", argv[0]); return 2; }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/libggml-base.so", argv[1]);
-    if (!dlopen(path, RTLD_NOW | RTLD_GLOBAL)) { fprintf(stderr, "%s\n", dlerror()); return 1; }
-    snprintf(path, sizeof path, "%s/libggml-cpu.so", argv[1]);
-    void *lib = dlopen(path, RTLD_NOW);
-    if (!lib) { fprintf(stderr, "%s\n", dlerror()); return 1; }
-    void (*init)(void) = (void (*)(void))dlsym(lib, "ggml_cpu_init");  // fills ggml's F16 table
+    void *lib = open_ggml_cpu(argv[1]);
+    if (!lib) return 1;
+    seed(99);
     vec_dot_fn vec_dot = (vec_dot_fn)dlsym(lib, "ggml_vec_dot_q6_K_q8_K");
     quant_fn quant_row = (quant_fn)dlsym(lib, "quantize_row_q8_K");
-    if (!init || !vec_dot || !quant_row) { fprintf(stderr, "missing symbols\n"); return 1; }
-    init();
+    if (!vec_dot || !quant_row) { fprintf(stderr, "missing symbols\n"); return 1; }
     long total = 0, same = 0, sameQuant = 0;
     for (int trial = 0; trial < 300; trial++) {
         const long n = QK * (1 + trial % 19), nb = n / QK;
