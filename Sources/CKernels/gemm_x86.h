@@ -9,7 +9,8 @@
 // arithmetic is ggml's AVX2 vec_dot (see ck_dot_q8_scalar, which these match bit for bit):
 //   32-element types: 8 int32 lanes of 4 products (signed weights by the sign trick |w| . sign(a, w)),
 //     acc = fma(dw * da, float(lanes), acc); Q4_1/Q5_1 add mw * sa into a scalar (fused).
-//   Q5_K, Q6_K: scale-weighted int32 lanes over the whole super-block, then one fma with da * dw.
+//   Q5_K, Q6_K: scale-weighted int32 lanes over the whole super-block, then one fma with da * dw (Q6_K in
+//     CK_ORDER_BATCH, llama.cpp's tiled matmul: the lanes summed as integers, then one fma per token).
 //   Q4_K: llama.cpp's repacked q4_K_8x8 kernels: per 64 elements (order CK_ORDER_BATCH) or per super-block
 //     (CK_ORDER_TOKEN) one integer sum, one fma into a float sum.
 

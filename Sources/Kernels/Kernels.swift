@@ -100,8 +100,8 @@ public enum Kernels {
     /// (see ck_quantize_for), then integer dot products with ggml's float accumulation; F16 weights get x
     /// rounded to F16 and BF16 weights x rounded to BF16; F32 weights get x as is.
     /// Work is split into tiles of rows x tokens so a tile's weight rows stay in cache across its tokens;
-    /// each output is computed the same way whatever the tile. Only Q4_K's sums depend on `order`; in `.decode`
-    /// row t of a batch equals a one-token call.
+    /// each output is computed the same way whatever the tile. Only Q4_K's and Q6_K's sums depend on `order`;
+    /// in `.decode` row t of a batch equals a one-token call.
     public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>,
                               pool: ThreadPool, order: SumOrder = .batch) {
         check(w.type, w.cols)
@@ -187,6 +187,7 @@ public enum Kernels {
         let tasks = ws.map { ($0.rows + rowsPerTask - 1) / rowsPerTask }
         let tokenTile = 64
         let tokenTiles = (tokens + tokenTile - 1) / tokenTile
+        let batchTokens = ws.map { order.batchTokens(tokens, $0.type) }
         pool.withScratch(bytes: tokens * cols + 8 * units + 64) { scratch in
             let qs = scratch.assumingMemoryBound(to: Int8.self)
             let dBase = (scratch + ((tokens * cols + 63) & ~63)).assumingMemoryBound(to: Float.self)
@@ -205,8 +206,7 @@ public enum Kernels {
                 let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
                 ck_gemm_q8_tile(Int32(w.type.rawValue), w.row(r0), w.rowBytes, Int32(nr),
                                 qs + t0 * cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
-                                cols, Int32(nt), Int32(max(0, min(nt, order.batchTokens(tokens, w.type) - t0))),
-                                ys[m] + t0 * w.rows + r0, w.rows)
+                                cols, Int32(nt), Int32(max(0, min(nt, batchTokens[m] - t0))), ys[m] + t0 * w.rows + r0, w.rows)
             }
         }
     }

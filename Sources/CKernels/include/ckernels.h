@@ -73,21 +73,22 @@ void ck_f16_to_f32(const uint16_t *x, float *y, long n);
 // ---- Dot products --------------------------------------------------------------------------------
 // type ids are ggml's (GGMLType raw values). n is the row length in elements.
 
-/// The float summation orders of llama.cpp's two CPU paths, which differ for Q4_K products and attention:
-/// CK_ORDER_BATCH as it computes a batch of tokens (Q4_K's repacked batch kernel, attention through tinyBLAS),
-/// CK_ORDER_TOKEN as it computes one token (Q4_K's repacked one-token kernel, attention by ggml_vec_dot_f16).
+/// The float summation orders of llama.cpp's two CPU paths, which differ for Q4_K and Q6_K products and
+/// attention: CK_ORDER_BATCH as it computes a batch of tokens (Q4_K's repacked batch kernel, Q6_K's tiled
+/// matmul, attention through tinyBLAS), CK_ORDER_TOKEN as it computes one token (Q4_K's repacked one-token
+/// kernel, Q6_K's vec_dot, attention by ggml_vec_dot_f16).
 enum { CK_ORDER_BATCH = 0, CK_ORDER_TOKEN = 1 };
 
 /// Weight row (ggml type) . activations quantized by ck_quantize_for(type). Supported: Q4_0, Q4_1, Q5_0,
 /// Q5_1, Q8_0, Q4_K, Q5_K, Q6_K. The arithmetic is ggml's AVX2 vec_dot: integer sums of 4 adjacent products
 /// in 8 lanes, each lane accumulated in float with one fused multiply-add per block (per super-block for
-/// K-quants), lanes summed as hsum_float_8; Q4_K follows llama.cpp's repacked one-token kernel (see
-/// ck_dot_q8_scalar). Every kernel level gives the same bits.
+/// K-quants), lanes summed as hsum_float_8; Q4_K and Q6_K in CK_ORDER_TOKEN (see ck_dot_q8_scalar). Every
+/// kernel level gives the same bits.
 float ck_dot_q8(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n);
 /// Weight row (ggml type) . float activations. Supported: F32, F16, BF16, and all of the above.
 float ck_dot_f32(int type, const void *row, const float *x, long n);
 /// rows x tokens tile: y[t * ldy + r] = row r . token t, rows 0..<nr (stride rowBytes), tokens 0..<nt.
-/// Tokens 0..<ntBatch are summed in CK_ORDER_BATCH, the others in CK_ORDER_TOKEN (only Q4_K differs).
+/// Tokens 0..<ntBatch are summed in CK_ORDER_BATCH, the others in CK_ORDER_TOKEN (only Q4_K and Q6_K differ).
 void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr,
                      const int8_t *qs, const float *d, const float *s, long n, int nt, int ntBatch,
                      float *y, long ldy);
@@ -104,10 +105,9 @@ void ck_attention_row(const float *q, const uint16_t *keys, const uint16_t *valu
                       int headDim, float scale, int order, float *scores, float *out);
 /// Query rows j = 0..<nq of one head at consecutive positions (prefill): row j (at q + j * qStride) attends
 /// to positions first_j...last_j, last_j = last0 + j, first_j = 0, or max(0, last_j - window + 1) when
-/// window > 0; its output goes to out + j * outStride. Each row gets exactly ck_attention_row's bits (in
-/// CK_ORDER_BATCH); the
-/// keys and values are converted once per group of rows (attention_rows.c). scratch: room for
-/// ck_attention_rows_scratch(last0, nq, headDim) floats.
+/// window > 0; its output goes to out + j * outStride. Each row gets exactly ck_attention_row's bits in
+/// CK_ORDER_BATCH; the keys and values are converted once per group of rows (attention_rows.c). scratch: room
+/// for ck_attention_rows_scratch(last0, nq, headDim) floats.
 void ck_attention_rows(const float *q, long qStride, int nq, const uint16_t *keys, const uint16_t *values,
                        long last0, long window, int headDim, float scale, float *out, long outStride,
                        float *scratch);
