@@ -13,8 +13,11 @@
 //        the weights are made unsigned (q + offset: Q4_0 +8, Q5_0 +16, Q8_0 +128) for vpdpbusd, and starting
 //        the dot from c2 removes the offset exactly (integer sums);
 //   da2, sa2 (block): the tokens' scales (and Q8_1 sums) as pairs [t0, t0, t1, t1, ...].
-// Kernel: 2 row pairs (4 rows) x up to 8 tokens = 16 accumulators; weights unpacked once per block per
-// row pair. All float operations are the reference's, in its order, lane by lane.
+// The tile's rows are prepared once too, per row pair and block (prepare_rows): the unpacked interleaved
+// weights (64 bytes) and the scales as floats [d_a, d_b, m_a, m_b], so that every token group reads them with
+// plain loads and broadcasts instead of unpacking nibbles and converting halves again.
+// Kernel: 2 row pairs (4 rows) x up to 8 tokens = 16 accumulators. All float operations are the reference's,
+// in its order, lane by lane.
 #if defined(__x86_64__)
 #include "ckernels_internal.h"
 #include <immintrin.h>
@@ -101,27 +104,64 @@ static inline __attribute__((always_inline)) __m512i unpack2(int type, const uin
     }
 }
 
-// RP row pairs (rows r0, r0+1 and r1, r1+1, given as 4 row pointers) x NT tokens of a prepared group.
+// Prepared rows of a tile, per row group of 4 (2 pairs) and block j: w[2][64], then dm[2][4] floats,
+// padded to keep every block 64-byte aligned.
+enum { ROW_BLOCK = 3 * 64 };
+
+// Rows 0..<nr at base (a last group of 1-3 rows repeats its last row), as ROW_BLOCKs, group-major.
+static void prepare_rows(int type, const uint8_t *base, long rowBytes, int nr, long units, uint8_t *out) {
+    const long size = ck_type_size(type);
+    const int hasMin = type == CK_Q4_1 || type == CK_Q5_1;
+    for (int r = 0; r < nr; r += 4) {
+        const int outRows = nr - r < 4 ? nr - r : 4;
+        const uint8_t *rows[4];
+        for (int k = 0; k < 4; k++) rows[k] = base + (long)(r + (k < outRows ? k : outRows - 1)) * rowBytes;
+        for (long j = 0; j < units; j++, out += ROW_BLOCK) {
+            for (int p = 0; p < 2; p++) {
+                const uint8_t *a = rows[2 * p] + j * size, *b = rows[2 * p + 1] + j * size;
+                _mm512_store_si512(out + 64 * p, unpack2(type, a, b));
+                float *dm = (float *)(out + 128 + 16 * p);
+                uint16_t h[4] = {0, 0, 0, 0};
+                memcpy(&h[0], a, 2);
+                memcpy(&h[1], b, 2);
+                if (hasMin) {
+                    memcpy(&h[2], a + 2, 2);
+                    memcpy(&h[3], b + 2, 2);
+                }
+                uint64_t packed;
+                memcpy(&packed, h, 8);
+                _mm_store_ps(dm, _mm_cvtph_ps(_mm_cvtsi64_si128((long long)packed)));
+            }
+        }
+    }
+}
+
+// RP row pairs of a prepared row group x NT tokens of a prepared token group.
 // y[t * ldy + k] gets row k's output for k < outRows.
 static inline __attribute__((always_inline)) void kernel(int type, const int RP, const int NT,
-        const uint8_t *const rows[4], long units, const uint8_t *prep, float *y, long ldy, int outRows) {
-    const long size = ck_type_size(type);
+        const uint8_t *rowsPrep, long units, const uint8_t *prep, float *y, long ldy, int outRows) {
     const int signedType = type_offset(type) != 0, hasMin = type == CK_Q4_1 || type == CK_Q5_1;
     __m512 acc[2][GT], summs[2];
-    float scales[2][16] __attribute__((aligned(64)));
     for (int p = 0; p < RP; p++) {
         summs[p] = _mm512_setzero_ps();
         for (int t = 0; t < NT; t++) acc[p][t] = _mm512_setzero_ps();
     }
-    for (long j = 0; j < units; j++, prep += PREP_BLOCK) {
-        const __m512 da2 = _mm512_load_ps(prep + GT * 128);
+    // The scales of every (row, token, block), dw * da, computed ahead in a pass of their own: the main loop
+    // reads each (row pair, token) pair back as a broadcast from memory (load ports, not the vector ports
+    // the dots need), and long after it was stored.
+    float scales[units][2][16] __attribute__((aligned(64)));
+    for (long j = 0; j < units; j++)
+        for (int p = 0; p < RP; p++)
+            _mm512_store_ps(scales[j][p], _mm512_mul_ps(
+                _mm512_castpd_ps(_mm512_set1_pd(*(const double *)(rowsPrep + j * ROW_BLOCK + 128 + 16 * p))),
+                _mm512_load_ps(prep + j * PREP_BLOCK + GT * 128)));
+    for (long j = 0; j < units; j++, prep += PREP_BLOCK, rowsPrep += ROW_BLOCK) {
         __m512i w[2];
         for (int p = 0; p < RP; p++) {
-            const uint8_t *a = rows[2 * p] + j * size, *b = rows[2 * p + 1] + j * size;
-            w[p] = unpack2(type, a, b);
-            _mm512_store_ps(scales[p], _mm512_mul_ps(halves2(a, b), da2));
+            w[p] = _mm512_load_si512(rowsPrep + 64 * p);
             if (hasMin)
-                summs[p] = _mm512_fmadd_ps(halves2(a + 2, b + 2), _mm512_load_ps(prep + GT * 128 + 64), summs[p]);
+                summs[p] = _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(*(const double *)(rowsPrep + 128 + 16 * p + 8))),
+                                           _mm512_load_ps(prep + GT * 128 + 64), summs[p]);
         }
         for (int t = 0; t < NT; t++) {
             const __m512i a = _mm512_load_si512(prep + 64 * t);
@@ -130,7 +170,7 @@ static inline __attribute__((always_inline)) void kernel(int type, const int RP,
                 const __m512i start = signedType ? _mm512_load_si512(prep + GT * 64 + 64 * t) : _mm512_setzero_si512();
                 const __m512 dot = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, w[p], a));
                 double pair;
-                memcpy(&pair, &scales[p][2 * t], 8);
+                memcpy(&pair, &scales[j][p][2 * t], 8);
                 acc[p][t] = _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(pair)), dot, acc[p][t]);
             }
         }
@@ -146,15 +186,45 @@ static inline __attribute__((always_inline)) void kernel(int type, const int RP,
         }
 }
 
-#define GROUP(TYPE) AVX512_ROW_GROUPS(kernel, TYPE, units)
+#define NT_CASES(TYPE, RP) \
+    switch (group) { \
+    case 1: kernel(TYPE, RP, 1, rowsPrep, units, prep, y, ldy, outRows); break; \
+    case 2: kernel(TYPE, RP, 2, rowsPrep, units, prep, y, ldy, outRows); break; \
+    case 3: kernel(TYPE, RP, 3, rowsPrep, units, prep, y, ldy, outRows); break; \
+    case 4: kernel(TYPE, RP, 4, rowsPrep, units, prep, y, ldy, outRows); break; \
+    case 5: kernel(TYPE, RP, 5, rowsPrep, units, prep, y, ldy, outRows); break; \
+    case 6: kernel(TYPE, RP, 6, rowsPrep, units, prep, y, ldy, outRows); break; \
+    case 7: kernel(TYPE, RP, 7, rowsPrep, units, prep, y, ldy, outRows); break; \
+    default: kernel(TYPE, RP, 8, rowsPrep, units, prep, y, ldy, outRows); break; \
+    }
+
+// Every row group of the tile against one prepared token group.
+#define GROUP(TYPE) \
+    for (int r = 0; r < nr; r += 4) { \
+        const int outRows = nr - r < 4 ? nr - r : 4; \
+        const uint8_t *rowsPrep = rowStore + (long)(r / 4) * units * ROW_BLOCK; \
+        if (outRows > 2) { NT_CASES(TYPE, 2) } else { NT_CASES(TYPE, 1) } \
+        y += 4; \
+    }
+
+// Per-thread scratch for the prepared rows of one tile (grows, never shrinks).
+static _Thread_local uint8_t *row_buffer;
+static _Thread_local long row_capacity;
 
 int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                       const float *s, long n, int nt, float *yOut, long ldy) {
     if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) return 0;
     const long units = n / 32;
     uint8_t *prep = prep_storage(units * PREP_BLOCK);
-    if (!prep) return 0;
-    const uint8_t *base = w;
+    const long rowBytesNeeded = (long)((nr + 3) / 4) * units * ROW_BLOCK;
+    if (rowBytesNeeded > row_capacity) {
+        free(row_buffer);
+        row_buffer = aligned_alloc(64, (size_t)((rowBytesNeeded + 63) & ~63L));
+        row_capacity = row_buffer ? rowBytesNeeded : 0;
+    }
+    uint8_t *rowStore = row_buffer;
+    if (!prep || !rowStore) return 0;
+    prepare_rows(type, w, rowBytes, nr, units, rowStore);
     for (int t0 = 0; t0 < nt; t0 += GT) {
         const int group = nt - t0 < GT ? nt - t0 : GT;
         prepare(type, qs + t0 * n, d + t0 * units, s + t0 * units, n, group, prep);
@@ -170,6 +240,7 @@ int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8
     return 1;
 }
 #undef GROUP
+#undef NT_CASES
 #undef GT
 
 #pragma clang attribute pop
