@@ -144,6 +144,15 @@ public final class Assistant: ChatBackend, @unchecked Sendable {
     public func steer(_ text: String) { backend.steer(text) }
     public func interrupt() { backend.interrupt() }
 
+    /// Warms the backend with the message `send` would make of `draft` as things stand (the pending files
+    /// first); commands (a draft starting with /) are not warmed. Files that `@path` mentions add are not known yet: they come first in
+    /// the message, so a draft with mentions only warms what precedes them.
+    public func warm(draft: String) {
+        guard !draft.trimmingCharacters(in: .whitespaces).hasPrefix("/"), !lock.withLock({ generating }) else { return }
+        let blocks = lock.withLock { entries.filter(\.pending).map(\.block) }
+        backend.warm(draft: blocks.isEmpty ? draft : blocks.joined(separator: "\n") + "\n" + draft)
+    }
+
     /// Forgets the conversation and the files; the next turn starts a new session file.
     public func reset() {
         backend.reset()

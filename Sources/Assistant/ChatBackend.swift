@@ -23,6 +23,14 @@ public protocol ChatBackend: AnyObject, Sendable {
     func interrupt()
     /// Forgets the conversation (the `/clear` command).
     func reset()
+    /// The message being typed, while idle: a backend may compute the part of it that more typing cannot
+    /// change, so that sending it starts the answer sooner. What is sent later is what counts: a draft only
+    /// saves work. Must not block.
+    func warm(draft: String)
+}
+
+extension ChatBackend {
+    public func warm(draft: String) {}
 }
 
 /// One thing that happened during an answer.

@@ -81,6 +81,8 @@ public final class EngineChatBackend: ConversationBackend, @unchecked Sendable {
     public func tokenCount(text: String) -> Int { session.tokenizer.encode(text, addBOS: false, parseSpecial: false).count }
 
     public func steer(_ text: String) { session.steer(text) }
+    /// Prefills the stable part of the draft in the background (`Session.prewarm(draft:)`).
+    public func warm(draft: String) { session.prewarm(draft: draft) }
     public func interrupt() { session.interrupt() }
     public func reset() { session.reset() }
 }

@@ -64,10 +64,15 @@ public final class Session: @unchecked Sendable {
     private var answerWasInterrupted = false
     /// Set by `restore(_:)`: the next turn renders the whole conversation and reuses the longest cached prefix.
     private var needsRender = false
-    /// A background prefill of the conversation so far (`prewarm()`) is running; `cancelWarmup` stops it.
+    /// The conversation's tokens as the last turn left them (`tokens` may hold a draft's tokens past them).
+    /// Written by the generation thread at the end of a turn; the next turn's request starts with them.
+    private var conversation: [Int32] = []
+    /// A background prefill (`prewarm`) is running; `cancelWarmup` stops it. `pendingWarm` is what it computes
+    /// next: the latest call to `prewarm` wins.
     private let warmup = DispatchGroup()
     private var warming = false
     private var cancelWarmup = false
+    private var pendingWarm: WarmJob?
 
     public init(transformer: Transformer, contextSize: Int) {
         self.transformer = transformer
@@ -103,6 +108,7 @@ public final class Session: @unchecked Sendable {
             precondition(!busy, "reset while generating")
             messages = []
             tokens = []
+            conversation = []
             unevaluated = nil
             answerWasInterrupted = false
             needsRender = false
@@ -129,35 +135,106 @@ public final class Session: @unchecked Sendable {
 
     /// Computes, in the background, the keys and values of the conversation as `restore(_:)` set it (above all
     /// the system prompt), so that the next turn prefills only the new message: the first answer starts as
-    /// soon as the second. The next `chat` or `complete` waits for it on its generation thread (the work is
-    /// part of what it would compute anyway); `reset` and `restore` cancel it within one layer. Does nothing
-    /// while generating or when the cache already holds the conversation.
-    public func prewarm() {
-        let prefix: [Int32] = lock.withLock {
-            guard !busy, !warming, needsRender, !messages.isEmpty else { return [] }
-            let request = promptTokens(messages, addGenerationPrompt: false)
-            guard request.count < cache.capacity, request.count > commonPrefix(tokens, request) else { return [] }
+    /// soon as the second. With `draft` (the message being typed), also the part of that message that more
+    /// typing cannot change, so that sending it prefills only its last few tokens.
+    ///
+    /// The next `chat` or `complete` waits for the prefill in flight on its generation thread (the work is
+    /// part of what it would compute anyway, and the request reuses whatever matches); `reset` and `restore`
+    /// cancel it within one layer. Call from the thread that calls `chat`; does nothing while generating.
+    public func prewarm(draft: String? = nil) {
+        let first: WarmJob? = lock.withLock {
+            guard !busy, !messages.isEmpty || draft != nil else { return nil }
+            let job = WarmJob(basis: requestBasis, draft: draft)
+            guard !warming else {
+                pendingWarm = job  // the running warm thread takes it next
+                return nil
+            }
             warming = true
             cancelWarmup = false
             warmup.enter()
-            return request
+            return job
         }
-        guard !prefix.isEmpty else { return }
+        guard let first else { return }
         let thread = Thread { [self] in
-            defer {
-                lock.withLock { warming = false }
-                warmup.leave()
+            var next: WarmJob? = first
+            while let job = next {
+                let target = warmTarget(job)
+                if target.count < cache.capacity, target.count > commonPrefix(tokens, target) {
+                    _ = try? prefill(target, logits: .none, shouldStop: { self.lock.withLock { self.cancelWarmup } })
+                }
+                next = lock.withLock {
+                    defer { pendingWarm = nil }
+                    if pendingWarm == nil { warming = false }
+                    return pendingWarm
+                }
             }
-            _ = try? prefill(prefix, shouldStop: { self.lock.withLock { self.cancelWarmup } })
+            warmup.leave()
         }
         thread.stackSize = 16 << 20
         thread.name = "wafer.prewarm"
         thread.start()
     }
 
+    /// A prewarm's request: what it was built from and the message being typed (nil: the conversation only).
+    private struct WarmJob {
+        var basis: RequestBasis
+        var draft: String?
+    }
+
+    /// What a turn's request is built from: value copies of the conversation's state, taken while idle, so
+    /// that a warm thread can build the request a draft would make.
+    private struct RequestBasis {
+        var messages: [ChatMessage]
+        var conversation: [Int32]
+        var unevaluated: Int32?
+        /// Render the whole conversation (after `restore`, or with nothing cached), else continue `conversation`.
+        var render: Bool
+        var interrupted: Bool
+    }
+
+    private var requestBasis: RequestBasis {
+        RequestBasis(messages: messages, conversation: conversation, unevaluated: unevaluated,
+                     render: needsRender || (conversation.isEmpty && unevaluated == nil), interrupted: answerWasInterrupted)
+    }
+
+    /// The tokens of a turn that sends `text`.
+    private func request(for text: String, _ basis: RequestBasis) -> [Int32] {
+        if basis.render {
+            var messages = basis.messages
+            if basis.interrupted, let i = messages.lastIndex(where: { $0.role == .assistant }) {
+                messages[i].content += Session.interruptionMarker
+            }
+            return promptTokens(messages + [ChatMessage(.user, text)])
+        }
+        var request = basis.conversation
+        if let last = basis.unevaluated, !tokenizer.isEndOfGeneration(last) { request.append(last) }
+        let marker = basis.interrupted ? Session.interruptionMarker : ""
+        return request + tokenizer.encode(marker + template.continuation(user: text), addBOS: false, parseSpecial: true)
+    }
+
+    /// The tokens a prewarm computes: the conversation so far, or the request of a draft up to where more
+    /// typing could change it. Appending text can change the last word's tokens and whatever the template
+    /// puts after the message, so the target is the prefix the draft shares with the draft plus a letter,
+    /// a space and a word, or a new line, less one token.
+    private func warmTarget(_ job: WarmJob) -> [Int32] {
+        guard let draft = job.draft else {
+            return job.basis.render ? promptTokens(job.basis.messages, addGenerationPrompt: false) : []
+        }
+        let request = request(for: draft, job.basis)
+        var stable = request.count
+        for more in ["a", " a", "\n"] { stable = min(stable, commonPrefix(request, self.request(for: draft + more, job.basis))) }
+        return Array(request.prefix(max(0, stable - 1)))
+    }
+
+    /// Waits until the background prefills asked for so far are done.
+    public func waitForPrewarm() { warmup.wait() }
+
     /// Cancels a background prefill and waits for it to stop (within one layer).
     private func stopWarmup() {
-        lock.withLock { if warming { cancelWarmup = true } }
+        lock.withLock {
+            pendingWarm = nil
+            if warming { cancelWarmup = true }
+        }
         warmup.wait()
     }
 
@@ -170,16 +247,8 @@ public final class Session: @unchecked Sendable {
 
     /// Sends a user message and streams the assistant's answer.
     public func chat(_ text: String, maxTokens: Int, sampler: SamplerConfig) -> AsyncStream<GenerationEvent> {
-        var request: [Int32]
-        if needsRender || (tokens.isEmpty && unevaluated == nil) {
-            needsRender = false
-            request = promptTokens(messages + [ChatMessage(.user, text)])
-        } else {
-            request = tokens
-            if let last = unevaluated, !tokenizer.isEndOfGeneration(last) { request.append(last) }
-            let marker = answerWasInterrupted ? Session.interruptionMarker : ""
-            request += tokenizer.encode(marker + template.continuation(user: text), addBOS: false, parseSpecial: true)
-        }
+        let request = request(for: text, requestBasis)
+        needsRender = false
         if answerWasInterrupted, let i = messages.lastIndex(where: { $0.role == .assistant }) {
             messages[i].content += Session.interruptionMarker
         }
@@ -198,6 +267,7 @@ public final class Session: @unchecked Sendable {
             busy = true
             interruptRequested = false
             steers = []
+            pendingWarm = nil  // a draft not yet warmed is stale now; the one in flight is waited for
         }
         let requested = Date()  // time to first token counts from here, a wait for a prewarm included
         let thread = Thread { [self] in
@@ -205,6 +275,7 @@ public final class Session: @unchecked Sendable {
             let stats = run(request, requested: requested, maxTokens: maxTokens, config: config, chat: chat) {
                 continuation.yield($0)
             }
+            conversation = tokens
             lock.withLock { busy = false }
             continuation.yield(.finished(stats.reason, stats.stats))
             continuation.finish()
@@ -218,14 +289,14 @@ public final class Session: @unchecked Sendable {
     /// Evaluates `request` after the longest prefix of it the cache holds, returning the last logits. When the
     /// pass throws (an interrupt), `tokens` holds that prefix only; the next prefill drops whatever the cache
     /// computed past it.
-    private func prefill(_ request: [Int32], shouldStop: (() -> Bool)? = nil) throws
+    private func prefill(_ request: [Int32], logits wanted: LogitsWanted = .last, shouldStop: (() -> Bool)? = nil) throws
         -> (logits: UnsafeMutablePointer<Float>, computed: Int, reused: Int) {
         var shared = commonPrefix(tokens, request)
         if shared == request.count { shared -= 1 }  // at least one token must run to produce logits
         tokens.removeLast(tokens.count - shared)
         cache.setCount(shared)
         let fresh = Array(request[shared...])
-        let logits = try transformer.forward(fresh, cache: cache, logits: .last, shouldStop: shouldStop ?? { self.shouldStop })
+        let logits = try transformer.forward(fresh, cache: cache, logits: wanted, shouldStop: shouldStop ?? { self.shouldStop })
         tokens += fresh
         return (logits, fresh.count, shared)
     }
@@ -287,6 +358,8 @@ public final class Session: @unchecked Sendable {
         } catch is ForwardInterrupted {
             if chat { finishAnswer() }
             answerWasInterrupted = true
+            // The cache holds part of the prompt: the next turn renders the conversation again.
+            needsRender = true
             return done(.interrupted)
         } catch {
             stats.message = "\(error)"

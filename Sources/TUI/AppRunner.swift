@@ -84,6 +84,8 @@ public final class AppRunner {
 
     private let inbox = Inbox()
     private var quitReason: String?
+    /// The input line as last handed to `backend.warm(draft:)`.
+    private var warmedDraft: String?
     private var signalSources: [DispatchSourceSignal] = []
     /// Edit scans and applies run here, in order, off the UI thread; results come back through the inbox.
     private let edits: EditWorker
@@ -165,6 +167,7 @@ public final class AppRunner {
                 dirty = true
                 if quitReason != nil { break }
             }
+            if quitReason == nil { warmDraft() }
         }
         if state.isGenerating { backend.interrupt() }
         loopCPUSeconds = threadCPUSeconds() - loopStartCPU
@@ -175,6 +178,17 @@ public final class AppRunner {
                               ("loop_cpu_ms", .double(loopCPUSeconds * 1000)),
                               ("seconds", .double(TraceWriter.now() - wallStart))])
         return quitReason ?? ""
+    }
+
+    /// Hands the input line to the backend whenever it changed while idle, so that the backend can compute
+    /// the message before it is sent (`ChatBackend.warm(draft:)`).
+    private func warmDraft() {
+        guard !state.isGenerating else { return }
+        let text = state.input.text
+        guard text != warmedDraft else { return }
+        warmedDraft = text
+        trace?.write("warm", [("chars", .int(text.count))])
+        backend.warm(draft: text)
     }
 
     private func dispatch(_ event: Event) {

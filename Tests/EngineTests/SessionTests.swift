@@ -179,4 +179,48 @@ final class SessionTests: XCTestCase {
         let (_, againStats) = try XCTUnwrap(finish(again))
         XCTAssertEqual(againStats.generated, coldStats.generated)
     }
+
+    /// A draft prewarm computes the message being typed up to its last word, so that sending it prefills only
+    /// the rest; the answer equals the answer without drafts, also when the draft was abandoned for another
+    /// message, and in a follow-up turn (which continues the cached conversation instead of rendering it).
+    func testDraftPrewarmComputesTheTypedMessage() async throws {
+        let system = [ChatMessage(.system, "You answer in short sentences.")]
+        let message = "What is a stack, and how does it differ from a queue in practice?"
+        let followUp = "Show one in Python with a list and explain push and pop."
+
+        let cold = try makeSession(context: 1024)
+        cold.restore(system)
+        let coldFirstEvents = await collect(cold.chat(message, maxTokens: 8, sampler: greedy))
+        let coldFirst = try XCTUnwrap(finish(coldFirstEvents))
+        let coldSecondEvents = await collect(cold.chat(followUp, maxTokens: 8, sampler: greedy))
+        let coldSecond = try XCTUnwrap(finish(coldSecondEvents))
+
+        let warm = try makeSession(context: 1024)
+        warm.restore(system)
+        // Typed word by word: each call replaces the draft that is not computed yet.
+        var typed = ""
+        for word in message.split(separator: " ") {
+            typed += (typed.isEmpty ? "" : " ") + word
+            warm.prewarm(draft: typed)
+        }
+        warm.waitForPrewarm()
+        let firstEvents = await collect(warm.chat(message, maxTokens: 8, sampler: greedy))
+        let first = try XCTUnwrap(finish(firstEvents))
+        XCTAssertEqual(first.1.generated, coldFirst.1.generated, "same answer with and without drafts")
+        XCTAssertEqual(first.1.prefillTokens + first.1.reusedTokens, coldFirst.1.prefillTokens)
+        let generationPrompt = warm.tokenizer.encode(warm.template.generationPrompt, addBOS: false, parseSpecial: true).count
+        XCTAssertLessThanOrEqual(first.1.prefillTokens, generationPrompt + 8, "only the message's end is left: \(first.1)")
+
+        // A draft abandoned for another message, then the follow-up typed at once.
+        warm.prewarm(draft: "Something else entirely, which is never sent")
+        warm.prewarm(draft: followUp)
+        warm.waitForPrewarm()
+        let secondEvents = await collect(warm.chat(followUp, maxTokens: 8, sampler: greedy))
+        let second = try XCTUnwrap(finish(secondEvents))
+        XCTAssertEqual(second.1.generated, coldSecond.1.generated, "same follow-up answer")
+        XCTAssertEqual(second.1.prefillTokens + second.1.reusedTokens, coldSecond.1.prefillTokens + coldSecond.1.reusedTokens)
+        XCTAssertLessThan(second.1.prefillTokens, coldSecond.1.prefillTokens, "the follow-up's draft was computed")
+        XCTAssertEqual(warm.messages.map(\.role), [.system, .user, .assistant, .user, .assistant])
+        XCTAssertEqual(warm.messages[3].content, followUp, "a draft is not a message")
+    }
 }
