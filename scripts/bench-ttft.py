@@ -13,6 +13,10 @@ typing cannot change (`ChatBackend.warm(draft:)`), so after a pause or while typ
 remain for Enter. Each answer is interrupted after its first token. Prints per way the median, min and max
 of the trace's `ttft_ms`, and the prefill and reused tokens of the turn (the trace's `turn_start`).
 
+Also prints the time from launching the process to its first frame (the trace's `ready`, measured on the
+same monotonic clock; it includes starting tmux's shell, a few ms) and the resident memory at the end against
+the model file plus the whole KV cache (`wafer info --json`).
+
 Usage: scripts/bench-ttft.py [--wafer .build/release/wafer] [--model smollm2] [--backend cpu] [--repeat 5]
                              [--wpm 300] [--ways at-once,pause,typed]
 """
@@ -72,6 +76,23 @@ class Trace:
         sys.exit(f"timed out waiting for '{name}' in {self.path}")
 
 
+def resident_bytes(trace_path):
+    """VmRSS of the wafer process writing `trace_path`."""
+    pids = subprocess.run(["pgrep", "-f", "--", f"--trace {trace_path}"], capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline") as f:
+                if "wafer" not in f.read().split("\0")[0]:
+                    continue
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    sys.exit("could not find the wafer process")
+
+
 def turn(tmux, trace, text, way, wpm):
     if way == "typed":
         words = text.split(" ")
@@ -109,10 +130,13 @@ def main():
     # Sessions go to the workspace (a fresh directory); the config file is left out.
     env = f"env XDG_CONFIG_HOME={work}/config"
     command = f"cd {work} && {env} {wafer} --model {args.model} --backend {args.backend} --temp 0 --trace {trace_path}"
+    info = json.loads(subprocess.run([wafer, "info", "--model", args.model, "--json"], check=True,
+                                     capture_output=True, text=True).stdout)
+    launched = time.monotonic()
     tmux("new-session", "-d", "-s", "bench", "-x", "120", "-y", "40", command)
     try:
         trace = Trace(trace_path)
-        trace.wait("ready")
+        ready_ms = (trace.wait("ready")["t"] - launched) * 1000
         turn(tmux, trace, "Hello.", "at-once", args.wpm)  # the process is warm from here on
         results = {}
         ways = args.ways.split(",")
@@ -120,6 +144,13 @@ def main():
             for way in ways:
                 text = f"Question {r + 1} ({way}). {MESSAGE}"
                 results.setdefault(way, []).append(turn(tmux, trace, text, way, args.wpm))
+        rss = resident_bytes(trace_path)
+        context = min(4096, info.get("context_length") or 4096)
+        kv = info["kv_bytes_per_token"] * context
+        mib = 1 << 20
+        print(f"start to first frame: {ready_ms:.0f} ms")
+        print(f"resident memory: {rss / mib:.1f} MiB; model file {info['file_size'] / mib:.1f} MiB + KV cache "
+              f"{kv / mib:.1f} MiB ({context} positions) + 64 MiB = {(info['file_size'] + kv) / mib + 64:.1f} MiB")
         print(f"model {args.model}, backend {args.backend}, {args.repeat} messages each, time to first token (ms)")
         print(f"{'way':<10} {'median':>8} {'min':>8} {'max':>8}   prefill tokens   reused tokens")
         for way in ways:

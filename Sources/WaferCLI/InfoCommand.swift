@@ -32,6 +32,8 @@ struct ModelSummary {
     var embeddingLength: Int?
     var headCount: Int?
     var headCountKV: Int?
+    /// Bytes of keys and values one position of the context takes (F16, every layer).
+    var kvBytesPerToken: Int?
     var vocabularySize: Int
     var tokenizerModel: String?
     var tokenizerPre: String?
@@ -50,6 +52,10 @@ struct ModelSummary {
         embeddingLength = try file.int(.embeddingLength)
         headCount = try file.int(.headCount)
         headCountKV = try file.int(.headCountKV)
+        if let blocks = blockCount, let kv = headCountKV, let heads = headCount, heads > 0 {
+            let headDim = try file.int(.keyLength) ?? (embeddingLength ?? 0) / heads
+            kvBytesPerToken = 2 * blocks * kv * headDim * 2
+        }
         vocabularySize = file.value(.tokens)?.array?.count ?? 0
         tokenizerModel = try file.string(.tokenizerModel)
         tokenizerPre = try file.string(.tokenizerPre)
@@ -72,6 +78,7 @@ struct ModelSummary {
         object["embedding_length"] = embeddingLength
         object["head_count"] = headCount
         object["head_count_kv"] = headCountKV
+        object["kv_bytes_per_token"] = kvBytesPerToken
         object["tokenizer_model"] = tokenizerModel
         object["tokenizer_pre"] = tokenizerPre
         object["chat_template"] = chatTemplate
