@@ -83,6 +83,9 @@ int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int
                        const float *s, long n, int nt, int order, float *y, long ldy);
 void ck_gemm_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                      const float *s, long n, int nt, int order, float *y, long ldy);
+// One token of a 32-element type, two rows per 512-bit register (gemv_avx512.c); 0 for other types.
+int ck_gemv_q32_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                       const float *s, long n, float *y);
 int ck_gemv_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                     const float *s, long n, float *y);
 int ck_gemv_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,

@@ -32,15 +32,6 @@
 // Prepared activations of one token group, block-major: per block j, a2[GT][64], c2[GT][64], da2[16], sa2[16].
 enum { PREP_BLOCK = GT * 64 * 2 + 64 + 64 };
 
-static inline int type_offset(int type) {
-    switch (type) {
-    case CK_Q4_0: return 8;
-    case CK_Q5_0: return 16;
-    case CK_Q8_0: return 128;
-    default: return 0;
-    }
-}
-
 // Tokens 0..<nt of the group (activations of token t at qs + t * n, d/s + t * units).
 static void prepare(int type, const int8_t *qs, const float *d, const float *s, long n, int nt, uint8_t *out) {
     const long units = n / 32;
@@ -66,41 +57,6 @@ static void prepare(int type, const int8_t *qs, const float *d, const float *s, 
                 sa2[2 * t] = sa2[2 * t + 1] = 0;
             }
         }
-    }
-}
-
-// Nibbles of two rows (16 bytes each at p, q) as interleaved unsigned weights 0..15: element e of a row is
-// the low nibble of byte e (e < 16) or the high nibble of byte e - 16.
-static inline __attribute__((always_inline)) __m512i nibbles2(const uint8_t *p, const uint8_t *q) {
-    const __m512i idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 0, 16, 1, 17, 2, 18, 3, 19);
-    const __m512i both = _mm512_permutex2var_epi32(_mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p)), idx,
-                                                   _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)q)));
-    // Words 16..31 (the upper 256 bits) shifted right by 4: the high nibbles.
-    const __m512i shifted = _mm512_mask_srli_epi16(both, (__mmask32)0xFFFF0000u, both, 4);
-    return _mm512_and_si512(shifted, _mm512_set1_epi8(0x0F));
-}
-
-// The fifth bit (0x10) of two rows' elements from their 32-bit masks, in the interleaved byte order:
-// element e of row a at byte 8 * (e / 4) + e % 4, of row b 4 bytes further.
-static inline __attribute__((always_inline)) __m512i add_bit5(__m512i w, const uint8_t *ha, const uint8_t *hb) {
-    uint32_t xa, xb;
-    memcpy(&xa, ha, 4);
-    memcpy(&xb, hb, 4);
-    const __mmask64 m = _pdep_u64(xa, 0x0F0F0F0F0F0F0F0FULL) | _pdep_u64(xb, 0xF0F0F0F0F0F0F0F0ULL);
-    return _mm512_mask_add_epi8(w, m, w, _mm512_set1_epi8(0x10));
-}
-
-// Unsigned interleaved weights of block j of rows a and b.
-static inline __attribute__((always_inline)) __m512i unpack2(int type, const uint8_t *a, const uint8_t *b) {
-    switch (type) {
-    case CK_Q4_0: return nibbles2(a + 2, b + 2);
-    case CK_Q4_1: return nibbles2(a + 4, b + 4);
-    case CK_Q5_0: return add_bit5(nibbles2(a + 6, b + 6), a + 2, b + 2);
-    case CK_Q5_1: return add_bit5(nibbles2(a + 8, b + 8), a + 4, b + 4);
-    default:  // Q8_0: q + 128
-        return _mm512_xor_si512(interleave32(_mm256_loadu_si256((const __m256i *)(a + 2)),
-                                             _mm256_loadu_si256((const __m256i *)(b + 2))),
-                                _mm512_set1_epi8((char)0x80));
     }
 }
 

@@ -1,4 +1,4 @@
-// Helpers shared by the AVX-512 GEMM kernels (gemm_avx512.c, gemm_avx512_k.c), which keep two weight rows
+// Helpers shared by the AVX-512 kernels (gemm_avx512.c, gemm_avx512_k.c, gemv_avx512.c), which keep two weight rows
 // in one 512-bit register, dword-interleaved: lane 2k = row a lane k, lane 2k + 1 = row b lane k.
 // Include inside a target("avx512...") attribute region.
 #ifndef GEMM_AVX512_H
@@ -33,6 +33,85 @@ static inline __attribute__((always_inline)) __m512 halves2(const uint8_t *a, co
     memcpy(&hb, b, 2);
     const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)ha | (uint32_t)hb << 16)));
     return _mm512_castpd_ps(_mm512_broadcastsd_pd(_mm_castps_pd(f)));
+}
+
+// The offset that makes a signed 32-element type's weights unsigned for vpdpbusd (0: already unsigned).
+static inline int type_offset(int type) {
+    switch (type) {
+    case CK_Q4_0: return 8;
+    case CK_Q5_0: return 16;
+    case CK_Q8_0: return 128;
+    default: return 0;
+    }
+}
+
+// Nibbles of two rows (16 bytes each at p, q) as interleaved unsigned weights 0..15: element e of a row is
+// the low nibble of byte e (e < 16) or the high nibble of byte e - 16.
+// The 16 nibble bytes of two rows (at p, q), dword-interleaved, twice: bytes of both halves of the register.
+static inline __attribute__((always_inline)) __m512i nibbles_both(const uint8_t *p, const uint8_t *q) {
+    const __m512i idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 0, 16, 1, 17, 2, 18, 3, 19);
+    return _mm512_permutex2var_epi32(_mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p)), idx,
+                                     _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)q)));
+}
+
+static inline __attribute__((always_inline)) __m512i nibbles2(const uint8_t *p, const uint8_t *q) {
+    const __m512i both = nibbles_both(p, q);
+    // Words 16..31 (the upper 256 bits) shifted right by 4: the high nibbles.
+    const __m512i shifted = _mm512_mask_srli_epi16(both, (__mmask32)0xFFFF0000u, both, 4);
+    return _mm512_and_si512(shifted, _mm512_set1_epi8(0x0F));
+}
+
+// The fifth bit (0x10) of two rows' elements from their 32-bit masks, in the interleaved byte order:
+// element e of row a at byte 8 * (e / 4) + e % 4, of row b 4 bytes further.
+static inline __attribute__((always_inline)) __m512i add_bit5(__m512i w, const uint8_t *ha, const uint8_t *hb) {
+    uint32_t xa, xb;
+    memcpy(&xa, ha, 4);
+    memcpy(&xb, hb, 4);
+    const __mmask64 m = _pdep_u64(xa, 0x0F0F0F0F0F0F0F0FULL) | _pdep_u64(xb, 0xF0F0F0F0F0F0F0F0ULL);
+    return _mm512_mask_add_epi8(w, m, w, _mm512_set1_epi8(0x10));
+}
+
+// Unsigned interleaved weights of block j of rows a and b.
+static inline __attribute__((always_inline)) __m512i unpack2(int type, const uint8_t *a, const uint8_t *b) {
+    switch (type) {
+    case CK_Q4_0: return nibbles2(a + 2, b + 2);
+    case CK_Q4_1: return nibbles2(a + 4, b + 4);
+    case CK_Q5_0: return add_bit5(nibbles2(a + 6, b + 6), a + 2, b + 2);
+    case CK_Q5_1: return add_bit5(nibbles2(a + 8, b + 8), a + 4, b + 4);
+    default:  // Q8_0: q + 128
+        return _mm512_xor_si512(interleave32(_mm256_loadu_si256((const __m256i *)(a + 2)),
+                                             _mm256_loadu_si256((const __m256i *)(b + 2))),
+                                _mm512_set1_epi8((char)0x80));
+    }
+}
+
+// The F16 halves at the start of 8 consecutive blocks of a 32-element type (stride S bytes): lanes 0-7 the
+// scales d_k (word S/2 * k), lanes 8-15 the second halves m_k (word S/2 * k + 1: Q4_1 and Q5_1's mins). The words
+// come from two 128-byte windows by one two-register word permute each; masked loads read only the bytes of the
+// 8 blocks (a masked-off byte never faults), so the last blocks of a matrix are safe.
+static inline __attribute__((always_inline)) __m512 halves8(const int TYPE, const uint8_t *b) {
+    const int S = (int)ck_type_size(TYPE) / 2;  // words per block
+    const int hasMin = TYPE == CK_Q4_1 || TYPE == CK_Q5_1;
+    const int lastWord = 7 * S + hasMin;
+    uint16_t idx[2][32] __attribute__((aligned(64)));
+    __mmask32 inWindow1 = 0;
+    for (int j = 0; j < 32; j++) {
+        const int word = j < 8 ? S * j : (j < 16 && hasMin ? S * (j - 8) + 1 : 0);
+        idx[0][j] = (uint16_t)(word & 63);
+        idx[1][j] = (uint16_t)(word >= 64 ? word - 64 : 0);
+        if (word >= 64) inWindow1 |= (__mmask32)1 << j;
+    }
+    const long bytes = 2L * (lastWord + 1);  // bytes read: up to lastWord's
+    #define CK_BYTE_MASK(from) ((bytes - (from)) >= 64 ? ~0ULL : (bytes - (from)) <= 0 ? 0ULL : (1ULL << (bytes - (from))) - 1)
+    const __m512i a0 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(0), b), a1 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(64), b + 64);
+    __m512i words = _mm512_permutex2var_epi16(a0, _mm512_load_si512(idx[0]), a1);
+    if (bytes > 128) {
+        const __m512i a2 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(128), b + 128);
+        const __m512i a3 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(192), b + 192);
+        words = _mm512_mask_mov_epi16(words, inWindow1, _mm512_permutex2var_epi16(a2, _mm512_load_si512(idx[1]), a3));
+    }
+    #undef CK_BYTE_MASK
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(words));
 }
 
 // hsum8 of both rows' lanes (lanes 0, 1 of the result), in the reference's order:

@@ -8,6 +8,8 @@
 // kernel, CK_ORDER_TOKEN): the same integer sums (exact, in any order) and the same float operations in the
 // same order, so every output has the bits of the scalar reference and of ck_gemm_q8_tile for one token.
 //
+// With AVX-512 VNNI the 32-element types take gemv_avx512.c's kernel instead (two rows per register).
+//
 // Shapes: w (nr, rowBytes) rows of ggml type `type` holding n elements; qs (n) int8, d and s (n / 32).
 
 #define GR 4  // rows walked together
@@ -25,129 +27,7 @@ static inline __attribute__((always_inline)) void FN(gv_prefetch)(const uint8_t 
     _mm_prefetch((const char *)p + bytes - 1, _MM_HINT_T0);
 }
 
-#if CK_VNNI
-// The F16 halves at the start of 8 consecutive blocks of a 32-element type (stride S bytes): lanes 0-7 the
-// scales d_k (word S/2 * k), lanes 8-15 the second halves m_k (word S/2 * k + 1: Q4_1 and Q5_1's mins). The words
-// come from two 128-byte windows by one two-register word permute each; masked loads read only the bytes of the
-// 8 blocks (a masked-off byte never faults), so the last blocks of a matrix are safe.
-static inline __attribute__((always_inline)) __m512 FN(block_halves8)(const int TYPE, const uint8_t *b) {
-    const int S = (int)ck_type_size(TYPE) / 2;  // words per block
-    const int hasMin = TYPE == CK_Q4_1 || TYPE == CK_Q5_1;
-    const int lastWord = 7 * S + hasMin;
-    uint16_t idx[2][32] __attribute__((aligned(64)));
-    __mmask32 inWindow1 = 0;
-    for (int j = 0; j < 32; j++) {
-        const int word = j < 8 ? S * j : (j < 16 && hasMin ? S * (j - 8) + 1 : 0);
-        idx[0][j] = (uint16_t)(word & 63);
-        idx[1][j] = (uint16_t)(word >= 64 ? word - 64 : 0);
-        if (word >= 64) inWindow1 |= (__mmask32)1 << j;
-    }
-    const long bytes = 2L * (lastWord + 1);  // bytes read: up to lastWord's
-    #define CK_BYTE_MASK(from) ((bytes - (from)) >= 64 ? ~0ULL : (bytes - (from)) <= 0 ? 0ULL : (1ULL << (bytes - (from))) - 1)
-    const __m512i a0 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(0), b), a1 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(64), b + 64);
-    __m512i words = _mm512_permutex2var_epi16(a0, _mm512_load_si512(idx[0]), a1);
-    if (bytes > 128) {
-        const __m512i a2 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(128), b + 128);
-        const __m512i a3 = _mm512_maskz_loadu_epi8(CK_BYTE_MASK(192), b + 192);
-        words = _mm512_mask_mov_epi16(words, inWindow1, _mm512_permutex2var_epi16(a2, _mm512_load_si512(idx[1]), a3));
-    }
-    #undef CK_BYTE_MASK
-    return _mm512_cvtph_ps(_mm512_castsi512_si256(words));
-}
-#endif
 
-#if CK_VNNI
-// Four rows of a 32-element type (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) as two pairs, each pair in one 512-bit register:
-// lanes 0-7 hold the first row's 8 lane sums and lanes 8-15 the second's, so the nibble unpacking, the integer
-// dot product, the conversion and the fused multiply-add are one instruction for two rows. Per row the operations
-// are those of the 256-bit path (the same integer lane sums, exact in any order, and the same float operations in
-// the same order), so the bits are too. AVX-512 has no byte sign instruction: signed weights w = u - o (o = 8, 16
-// or 128) are dotted as unsigned u, and the accumulator starts at -o * (sum of the 4 activations of each lane),
-// which leaves the exact integer sum of w * a.
-static inline __attribute__((always_inline)) void FN(gv_pairs_q32)(const int TYPE, const uint8_t *w, long rowBytes,
-        const int8_t *qs, const float *d, const float *s, long n, float *out) {
-    const long units = n / 32;
-    const int hasMin = TYPE == CK_Q4_1 || TYPE == CK_Q5_1;
-    const int offset = TYPE == CK_Q4_0 ? 8 : TYPE == CK_Q5_0 ? 16 : TYPE == CK_Q8_0 ? 128 : 0;
-    const long size = ck_type_size(TYPE);
-    const __m512i shift4 = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0), m4 = _mm512_set1_epi8(0x0F);
-    const __m512i twice = _mm512_set_epi64(3, 2, 3, 2, 1, 0, 1, 0);  // qwords of [x, y] -> [x, x, y, y] (128-bit)
-    __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-    float summs[GR] = {0};
-    float mins[GR][8] __attribute__((aligned(32)));
-    for (long j0 = 0; j0 < units; j0 += 8) {
-        const int chunk = units - j0 < 8 ? (int)(units - j0) : 8;
-        __m512 scale[2];  // pair p: lanes 0-7 dw * da of row 2p's 8 blocks, lanes 8-15 row 2p + 1's
-        __m256 da;
-        if (chunk == 8) da = _mm256_loadu_ps(d + j0);
-        else {
-            float t[8] = {0};
-            for (int k = 0; k < chunk; k++) t[k] = d[j0 + k];
-            da = _mm256_loadu_ps(t);
-        }
-        const __m512 da2 = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(da)));
-        for (int p = 0; p < 2; p++) {
-            __m512 dm[2];  // row 2p + i: lanes 0-7 d, 8-15 m
-            for (int i = 0; i < 2; i++) {
-                const int r = 2 * p + i;
-                const uint8_t *b = w + r * rowBytes + j0 * size;
-                FN(gv_prefetch)(b + GV_AHEAD * rowBytes, chunk * size);
-                if (chunk == 8) dm[i] = FN(block_halves8)(TYPE, b);
-                else {
-                    float t[16] = {0};
-                    for (int k = 0; k < chunk; k++) {
-                        t[k] = FN(half)(b + k * size);
-                        if (hasMin) t[8 + k] = FN(half)(b + k * size + 2);
-                    }
-                    dm[i] = _mm512_loadu_ps(t);
-                }
-                if (hasMin) _mm256_store_ps(mins[r], _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dm[i]), 1)));
-            }
-            scale[p] = _mm512_mul_ps(_mm512_shuffle_f32x4(dm[0], dm[1], 0x44), da2);
-        }
-        // Lanes 0-7 select scale lane k (the first row's block k), lanes 8-15 lane 8 + k.
-        __m512i pick = _mm512_set_epi32(8, 8, 8, 8, 8, 8, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0);
-        for (int k = 0; k < chunk; k++, pick = _mm512_add_epi32(pick, _mm512_set1_epi32(1))) {
-            const long j = j0 + k;
-            const __m512i a = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * j)));
-            __m512i start = _mm512_setzero_si512();
-            if (offset) start = _mm512_sub_epi32(start, _mm512_dpbusd_epi32(start, _mm512_set1_epi8((char)offset), a));
-            for (int p = 0; p < 2; p++) {
-                const uint8_t *b0 = w + 2 * p * rowBytes + j * size, *b1 = b0 + rowBytes;
-                __m512i u;
-                if (TYPE == CK_Q8_0) {
-                    const __m256i lo = _mm256_loadu_si256((const __m256i *)(b0 + 2));
-                    const __m256i hi = _mm256_loadu_si256((const __m256i *)(b1 + 2));
-                    u = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8((char)0x80));
-                } else {
-                    const int at = TYPE == CK_Q4_0 ? 2 : TYPE == CK_Q4_1 ? 4 : TYPE == CK_Q5_0 ? 6 : 8;
-                    const __m256i q = _mm256_loadu2_m128i((const __m128i *)(b1 + at), (const __m128i *)(b0 + at));
-                    u = _mm512_and_si512(_mm512_srlv_epi64(_mm512_permutexvar_epi64(twice, _mm512_castsi256_si512(q)), shift4), m4);
-                    if (TYPE == CK_Q5_0 || TYPE == CK_Q5_1) {
-                        // Fifth bits: bit i of the first row's 32 is byte i, the second row's are bytes 32-63.
-                        const int hb = TYPE == CK_Q5_0 ? 2 : 4;
-                        uint32_t h0, h1;
-                        memcpy(&h0, b0 + hb, 4);
-                        memcpy(&h1, b1 + hb, 4);
-                        const __mmask64 high = _cvtu64_mask64((uint64_t)h1 << 32 | h0);
-                        u = _mm512_or_si512(u, _mm512_maskz_mov_epi8(high, _mm512_set1_epi8(0x10)));
-                    }
-                }
-                const __m512i sums = _mm512_dpbusd_epi32(start, u, a);
-                acc[p] = _mm512_fmadd_ps(_mm512_permutexvar_ps(pick, scale[p]), _mm512_cvtepi32_ps(sums), acc[p]);
-            }
-            if (hasMin)
-                for (int r = 0; r < GR; r++) summs[r] = fmaf(mins[r][k], s[j], summs[r]);
-        }
-    }
-    for (int p = 0; p < 2; p++) {
-        const __m256 lo = _mm512_castps512_ps256(acc[p]);
-        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[p]), 1));
-        out[2 * p] = FN(hsum8)(lo) + summs[2 * p];
-        out[2 * p + 1] = FN(hsum8)(hi) + summs[2 * p + 1];
-    }
-}
-#endif
 
 // R (1..GR) rows starting at w (stride rowBytes) -> out[0..<R]. TYPE is a constant in every expansion.
 // bsums: the activations' sums of 16 (Q6_K only).
@@ -158,12 +38,6 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
     float summs[GR];
     for (int r = 0; r < R; r++) { acc[r] = _mm256_setzero_ps(); summs[r] = 0; }
 
-#if CK_VNNI
-    if (R == GR && (TYPE == CK_Q4_0 || TYPE == CK_Q4_1 || TYPE == CK_Q5_0 || TYPE == CK_Q5_1 || TYPE == CK_Q8_0)) {
-        FN(gv_pairs_q32)(TYPE, w, rowBytes, qs, d, s, n, out);
-        return;
-    }
-#endif
     if (TYPE == CK_Q4_0 || TYPE == CK_Q4_1 || TYPE == CK_Q5_0 || TYPE == CK_Q5_1 || TYPE == CK_Q8_0) {
         const int hasMin = TYPE == CK_Q4_1 || TYPE == CK_Q5_1;
         const long size = ck_type_size(TYPE);
@@ -177,12 +51,6 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                 const uint8_t *b = w + r * rowBytes + j0 * size;
                 FN(gv_prefetch)(b + GV_AHEAD * rowBytes, chunk * size);
                 if (chunk == 8) {
-#if CK_VNNI
-                    // d (lanes 0-7) and m (lanes 8-15) of the 8 blocks picked by two word permutes.
-                    const __m512 dm = FN(block_halves8)(TYPE, b);
-                    _mm256_store_ps(scale[r], _mm256_mul_ps(_mm512_castps512_ps256(dm), _mm256_loadu_ps(d + j0)));
-                    if (hasMin) _mm256_store_ps(mins[r], _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dm), 1)));
-#else
                     // The halves copied out with scalar moves, then converted 8 at a time (a gather is slower).
                     uint16_t dh[8], mh[8];
                     for (int k = 0; k < 8; k++) {
@@ -192,7 +60,6 @@ static inline __attribute__((always_inline)) void FN(gv_rows)(const int TYPE, co
                     _mm256_store_ps(scale[r], _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)dh)),
                                                             _mm256_loadu_ps(d + j0)));
                     if (hasMin) _mm256_store_ps(mins[r], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)mh)));
-#endif
                 } else {
                     for (int k = 0; k < chunk; k++) {
                         scale[r][k] = FN(half)(b + k * size) * d[j0 + k];
@@ -386,11 +253,13 @@ int FN(ck_gemv_q8)(int type, const void *w, long rowBytes, int nr, const int8_t 
     int16_t bsums[type == CK_Q6_K ? n / 16 : 1];
     if (type == CK_Q6_K) FN(bsums16)(qs, n, bsums);
     switch (type) {
+#if !CK_VNNI  // with VNNI, the 32-element types take ck_gemv_q32_avx512 (gemv_avx512.c)
     case CK_Q4_0: GV_ROWS(CK_Q4_0); return 1;
     case CK_Q4_1: GV_ROWS(CK_Q4_1); return 1;
     case CK_Q5_0: GV_ROWS(CK_Q5_0); return 1;
     case CK_Q5_1: GV_ROWS(CK_Q5_1); return 1;
     case CK_Q8_0: GV_ROWS(CK_Q8_0); return 1;
+#endif
     case CK_Q4_K: GV_ROWS(CK_Q4_K); return 1;
     case CK_Q5_K: GV_ROWS(CK_Q5_K); return 1;
     case CK_Q6_K: GV_ROWS(CK_Q6_K); return 1;
