@@ -151,6 +151,35 @@ final class RunnerTests: XCTestCase {
         XCTAssertNotNil(ev[0]["t"] as? Double)
     }
 
+    /// The input line goes to `warm(draft:)` whenever it changes while idle: not while an answer streams (a line
+    /// typed then is a steer), and again once the answer has ended.
+    func testDraftIsWarmedWhileIdleOnly() throws {
+        let backend = ScriptedBackend(tokenDelay: 0.02, answer: { _ in "A short answer of several words to stream." })
+        let term = ScriptedTerminal()
+        let runner = AppRunner(backend: backend, terminal: term, trace: nil)
+        let done = expectation(description: "runner ended")
+        let thread = Thread {
+            runner.run(handleSignals: false)
+            done.fulfill()
+        }
+        thread.start()
+        func waitFor(_ what: String, _ condition: () -> Bool) {
+            let deadline = Date().addingTimeInterval(10)
+            while !condition() && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+            XCTAssertTrue(condition(), "timed out waiting for \(what)")
+        }
+        term.type("Explain stacks")
+        waitFor("the draft") { backend.warmedDrafts.last == "Explain stacks" }
+        term.push([.enter])
+        waitFor("the answer") { !backend.sent.isEmpty }
+        term.type("and queues")
+        waitFor("the answer's end") { backend.warmedDrafts.last == "and queues" }
+        XCTAssertFalse(backend.warmed.contains { $0.whileGenerating }, "\(backend.warmed)")
+        XCTAssertEqual(backend.sent, ["Explain stacks"])
+        runner.post(.signal("SIGTERM"))
+        wait(for: [done], timeout: 10)
+    }
+
     func testSignalQuits() throws {
         let term = ScriptedTerminal()
         let runner = AppRunner(backend: ScriptedBackend(), terminal: term, trace: nil)

@@ -22,6 +22,8 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
     private(set) var sent: [String] = []
     private(set) var steered: [String] = []
     private(set) var resets = 0
+    /// Drafts handed to `warm(draft:)`, and whether an answer was streaming at the time.
+    private(set) var warmed: [(draft: String, whileGenerating: Bool)] = []
 
     init(modelName: String = "Scripted-1M", backendName: String = "test", contextSize: Int = 2048,
          tokenDelay: TimeInterval = 0.02,
@@ -121,4 +123,11 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
         used = 0
         resets += 1
     }
+
+    func warm(draft: String) {
+        lock.lock(); defer { lock.unlock() }
+        warmed.append((draft, generating))
+    }
+
+    var warmedDrafts: [String] { lock.lock(); defer { lock.unlock() }; return warmed.map(\.draft) }
 }
