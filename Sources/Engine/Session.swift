@@ -73,14 +73,26 @@ public final class Session: @unchecked Sendable {
     private var warming = false
     private var cancelWarmup = false
     private var pendingWarm: WarmJob?
+    /// Set when a request starts: a warm thread waiting for a draft to settle stops waiting.
+    private var warmMayFinish = false
+    /// How long a draft must stay unchanged before a prewarm also computes its request's end (the template's
+    /// tokens after the message) and keeps the logits, so that sending it as it is starts the answer at once.
+    /// A newer draft stops that computation within one layer.
+    public var draftSettle: TimeInterval = 0.15
+    /// Logits of `readyTokens` (the whole cache), computed by a prewarm of a settled draft; nil when stale.
+    private var readyTokens: [Int32]?
+    private let readyLogits: UnsafeMutablePointer<Float>
 
     public init(transformer: Transformer, contextSize: Int) {
         self.transformer = transformer
         cache = transformer.makeCache(capacity: contextSize)
+        readyLogits = .allocate(capacity: transformer.model.config.vocabularySize)
         let tok = transformer.model.tokenizer
         template = ChatTemplate(jinja: try? transformer.model.gguf.string(.chatTemplate),
                                 bosText: tok.bos.map { String(decoding: tok.bytes(of: $0), as: UTF8.self) })
     }
+
+    deinit { readyLogits.deallocate() }
 
     public var contextSize: Int { cache.capacity }
     public var contextUsed: Int { lock.withLock { tokens.count } }
@@ -108,6 +120,7 @@ public final class Session: @unchecked Sendable {
             precondition(!busy, "reset while generating")
             messages = []
             tokens = []
+            readyTokens = nil
             conversation = []
             unevaluated = nil
             answerWasInterrupted = false
@@ -126,6 +139,7 @@ public final class Session: @unchecked Sendable {
         stopWarmup()
         lock.withLock {
             precondition(!busy, "restore while generating")
+            readyTokens = nil
             self.messages = messages
             unevaluated = nil
             answerWasInterrupted = false
@@ -151,6 +165,7 @@ public final class Session: @unchecked Sendable {
             }
             warming = true
             cancelWarmup = false
+            warmMayFinish = false
             warmup.enter()
             return job
         }
@@ -159,8 +174,19 @@ public final class Session: @unchecked Sendable {
             var next: WarmJob? = first
             while let job = next {
                 let target = warmTarget(job)
+                let stop = { self.lock.withLock { self.cancelWarmup } }
                 if target.count < cache.capacity, target.count > commonPrefix(tokens, target) {
-                    _ = try? prefill(target, logits: .none, shouldStop: { self.lock.withLock { self.cancelWarmup } })
+                    _ = try? prefill(target, logits: .none, shouldStop: stop)
+                }
+                if let draft = job.draft, !draft.allSatisfy(\.isWhitespace), settled() {
+                    // The draft did not change: compute its request to the end and keep the logits.
+                    let full = request(for: draft, job.basis)
+                    let superseded = { self.lock.withLock { self.cancelWarmup || self.pendingWarm != nil } }
+                    if full.count < cache.capacity, full != readyTokens,
+                       let result = try? prefill(full, shouldStop: superseded), result.computed > 0 {
+                        readyLogits.update(from: result.logits, count: model.config.vocabularySize)
+                        readyTokens = full
+                    }
                 }
                 next = lock.withLock {
                     defer { pendingWarm = nil }
@@ -173,6 +199,16 @@ public final class Session: @unchecked Sendable {
         thread.stackSize = 16 << 20
         thread.name = "wafer.prewarm"
         thread.start()
+    }
+
+    /// Waits up to `draftSettle` for another draft; true when none came and no request started or cancel.
+    private func settled() -> Bool {
+        let deadline = Date().addingTimeInterval(draftSettle)
+        while Date() < deadline {
+            if lock.withLock({ pendingWarm != nil || warmMayFinish || cancelWarmup }) { return false }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return lock.withLock { pendingWarm == nil && !warmMayFinish && !cancelWarmup }
     }
 
     /// A prewarm's request: what it was built from and the message being typed (nil: the conversation only).
@@ -268,6 +304,7 @@ public final class Session: @unchecked Sendable {
             interruptRequested = false
             steers = []
             pendingWarm = nil  // a draft not yet warmed is stale now; the one in flight is waited for
+            warmMayFinish = true
         }
         let requested = Date()  // time to first token counts from here, a wait for a prewarm included
         let thread = Thread { [self] in
@@ -291,6 +328,11 @@ public final class Session: @unchecked Sendable {
     /// computed past it.
     private func prefill(_ request: [Int32], logits wanted: LogitsWanted = .last, shouldStop: (() -> Bool)? = nil) throws
         -> (logits: UnsafeMutablePointer<Float>, computed: Int, reused: Int) {
+        if wanted == .last, let ready = readyTokens, ready == request, tokens == request {
+            readyTokens = nil  // the sampler may change the logits in place
+            return (readyLogits, 0, request.count)
+        }
+        readyTokens = nil
         var shared = commonPrefix(tokens, request)
         if shared == request.count { shared -= 1 }  // at least one token must run to produce logits
         tokens.removeLast(tokens.count - shared)

@@ -222,5 +222,25 @@ final class SessionTests: XCTestCase {
         XCTAssertLessThan(second.1.prefillTokens, coldSecond.1.prefillTokens, "the follow-up's draft was computed")
         XCTAssertEqual(warm.messages.map(\.role), [.system, .user, .assistant, .user, .assistant])
         XCTAssertEqual(warm.messages[3].content, followUp, "a draft is not a message")
+
+        // A settled draft has its whole request computed: sending it computes nothing more. Sending something
+        // else after it computes what differs.
+        let thanks = "Thanks, that helps."
+        let coldThirdEvents = await collect(cold.chat(thanks, maxTokens: 8, sampler: greedy))
+        let coldThird = try XCTUnwrap(finish(coldThirdEvents))
+        let coldFourthEvents = await collect(cold.chat("Bye", maxTokens: 4, sampler: greedy))
+        let coldFourth = try XCTUnwrap(finish(coldFourthEvents))
+        warm.prewarm(draft: thanks)
+        warm.waitForPrewarm()
+        let thirdEvents = await collect(warm.chat(thanks, maxTokens: 8, sampler: greedy))
+        let third = try XCTUnwrap(finish(thirdEvents))
+        XCTAssertEqual(third.1.prefillTokens, 0, "the settled draft's request was computed")
+        XCTAssertEqual(third.1.generated, coldThird.1.generated)
+        warm.prewarm(draft: "Bye for now")
+        warm.waitForPrewarm()
+        let fourthEvents = await collect(warm.chat("Bye", maxTokens: 4, sampler: greedy))
+        let fourth = try XCTUnwrap(finish(fourthEvents))
+        XCTAssertGreaterThan(fourth.1.prefillTokens, 0)
+        XCTAssertEqual(fourth.1.generated, coldFourth.1.generated, "a different message than the draft")
     }
 }
