@@ -142,24 +142,12 @@ static inline __attribute__((always_inline)) void kernel(int type, const int RP,
         }
 }
 
-#define NT_CASES(TYPE, RP) \
-    switch (group) { \
-    case 1: kernel(TYPE, RP, 1, rowsPrep, units, prep, y, ldy, outRows); break; \
-    case 2: kernel(TYPE, RP, 2, rowsPrep, units, prep, y, ldy, outRows); break; \
-    case 3: kernel(TYPE, RP, 3, rowsPrep, units, prep, y, ldy, outRows); break; \
-    case 4: kernel(TYPE, RP, 4, rowsPrep, units, prep, y, ldy, outRows); break; \
-    case 5: kernel(TYPE, RP, 5, rowsPrep, units, prep, y, ldy, outRows); break; \
-    case 6: kernel(TYPE, RP, 6, rowsPrep, units, prep, y, ldy, outRows); break; \
-    case 7: kernel(TYPE, RP, 7, rowsPrep, units, prep, y, ldy, outRows); break; \
-    default: kernel(TYPE, RP, 8, rowsPrep, units, prep, y, ldy, outRows); break; \
-    }
-
 // Every row group of the tile against one prepared token group.
 #define GROUP(TYPE) \
     for (int r = 0; r < nr; r += 4) { \
         const int outRows = nr - r < 4 ? nr - r : 4; \
-        const uint8_t *rowsPrep = rowStore + (long)(r / 4) * units * ROW_BLOCK; \
-        if (outRows > 2) { NT_CASES(TYPE, 2) } else { NT_CASES(TYPE, 1) } \
+        const uint8_t *rows = rowStore + (long)(r / 4) * units * ROW_BLOCK; /* the group's prepared rows */ \
+        if (outRows > 2) { AVX512_NT_CASES(kernel, TYPE, 2, units) } else { AVX512_NT_CASES(kernel, TYPE, 1, units) } \
         y += 4; \
     }
 
@@ -196,7 +184,6 @@ int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8
     return 1;
 }
 #undef GROUP
-#undef NT_CASES
 #undef GT
 
 #pragma clang attribute pop

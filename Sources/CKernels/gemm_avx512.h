@@ -124,8 +124,9 @@ static inline __attribute__((always_inline)) __m512 hsum_pairs(__m512 acc) {
 
 // The tile loop both batch kernels share: rows 0..<nr of a tile, 4 at a time (a last group of 1-3 rows repeats
 // its last row and stores only outRows), against one prepared group of `group` tokens. KERNEL(TYPE, RP, NT,
-// rows, UNITS, prep, y, ldy, outRows) does 4 rows x NT tokens with RP registers of row pairs; NT is a constant
-// in each case so that the kernel is specialised for it.
+// rows, UNITS, prep, y, ldy, outRows) does 4 rows x NT tokens with RP registers of row pairs (`rows`: the 4
+// row pointers, or gemm_avx512.c's prepared rows); NT is a constant in each case so that the kernel is
+// specialised for it.
 #define AVX512_NT_CASES(KERNEL, TYPE, RP, UNITS) \
     switch (group) { \
     case 1: KERNEL(TYPE, RP, 1, rows, UNITS, prep, y, ldy, outRows); break; \

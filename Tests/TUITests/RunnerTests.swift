@@ -112,6 +112,17 @@ struct Scenario {
 }
 
 final class RunnerTests: XCTestCase {
+    /// Runs the runner on a thread of its own; the expectation is fulfilled when it returns.
+    private func start(_ runner: AppRunner) -> XCTestExpectation {
+        let done = expectation(description: "runner ended")
+        let thread = Thread {
+            runner.run(handleSignals: false)
+            done.fulfill()
+        }
+        thread.start()
+        return done
+    }
+
     func testScenarioThroughTheRunner() throws {
         let path = temporaryPath("trace.jsonl")
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -119,12 +130,7 @@ final class RunnerTests: XCTestCase {
         let backend = ScriptedBackend(tokenDelay: 0.01)
         let term = ScriptedTerminal()
         let runner = AppRunner(backend: backend, terminal: term, trace: writer)
-        let done = expectation(description: "runner ended")
-        let thread = Thread {
-            runner.run(handleSignals: false)
-            done.fulfill()
-        }
-        thread.start()
+        let done = start(runner)
         let map: [String: KeyEvent] = ["enter": .enter, "esc": .escape, "ctrl+d": .ctrl("d")]
         Scenario(trace: TraceFile(path: path), send: { term.type($0) }, key: { term.push([map[$0]!]) },
                  resize: { term.push([.resize(width: $0, height: $1)]) }, screen: { term.screen }).run()
@@ -157,12 +163,7 @@ final class RunnerTests: XCTestCase {
         let backend = ScriptedBackend(tokenDelay: 0.02, answer: { _ in "A short answer of several words to stream." })
         let term = ScriptedTerminal()
         let runner = AppRunner(backend: backend, terminal: term, trace: nil)
-        let done = expectation(description: "runner ended")
-        let thread = Thread {
-            runner.run(handleSignals: false)
-            done.fulfill()
-        }
-        thread.start()
+        let done = start(runner)
         func waitFor(_ what: String, _ condition: () -> Bool) {
             let deadline = Date().addingTimeInterval(10)
             while !condition() && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
