@@ -16,7 +16,9 @@
 //   elements past the last whole 64 (only dims: ggml's positions come padded to 256) are added to it in
 //   double, each product rounded to float.
 // The softmax and the F16 rounding of the weights are the same in both orders.
-// The AVX2 path computes the same operations lane for lane, so it gives the scalar path's bits.
+// The AVX2 path computes the same operations lane for lane, so it gives the scalar path's bits; so does the
+// AVX-512 one-token path (head dims a multiple of 64), which sums 16 positions' scores at once by a
+// transposing reduction in ck_tree16's order.
 // Prefill runs many rows at once in the batch order (attention_rows.c).
 #include "attention_internal.h"
 #include <math.h>
@@ -188,14 +190,92 @@ static void attention_row_token_avx2(const float *q, const uint16_t *keys, const
     }
 }
 #pragma clang attribute pop
+
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl"))), apply_to = function)
+
+// x = (a0 + a2) + (a1 + a3) of one position's four 16-lane accumulators (head dims a multiple of 64).
+static inline __m512 token_score_lanes(const float *q, const uint16_t *k, int headDim) {
+    __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int i = 0; i < headDim; i += 64)
+        for (int j = 0; j < 4; j++)
+            a[j] = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16 * j),
+                                   _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(k + i + 16 * j))), a[j]);
+    return _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
+}
+
+// tree16 of 16 positions' lane vectors at once, by a transposing reduction that adds the same pairs in the
+// same order as ck_tree16 (halves, quarters, eighths, the last pair); lane p of the result is position p's.
+static inline __m512 tree16_x16(const __m512 x[16]) {
+    __m512 z[8], w[4], v[2];
+    for (int i = 0; i < 8; i++)  // lanes 0-7: position 2i's x_m + x_(m+8); lanes 8-15: position 2i + 1's
+        z[i] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0x44), _mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0xEE));
+    for (int i = 0; i < 4; i++)  // 128-bit lane L: position 4i + L's quarters
+        w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(z[2 * i], z[2 * i + 1], 0x88), _mm512_shuffle_f32x4(z[2 * i], z[2 * i + 1], 0xDD));
+    for (int i = 0; i < 2; i++)  // lane L: eighths of positions 8i + L and 8i + 4 + L
+        v[i] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    // Element 4L + k: position 4k + L.
+    const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), r);
+}
+
+// The one-token order with 16-lane registers, for head dims that are multiples of 64 (no double tail).
+static void attention_row_token_avx512(const float *q, const uint16_t *keys, const uint16_t *values, long first,
+                                       long last, int headDim, float scale, float *scores, float *out) {
+    long p = first;
+    for (; p + 15 <= last; p += 16) {
+        __m512 x[16];
+        for (int m = 0; m < 16; m++) x[m] = token_score_lanes(q, keys + (p + m) * headDim, headDim);
+        _mm512_storeu_ps(scores + p, _mm512_mul_ps(tree16_x16(x), _mm512_set1_ps(scale)));
+    }
+    for (; p <= last; p++) {
+        float x[16];
+        _mm512_storeu_ps(x, token_score_lanes(q, keys + p * headDim, headDim));
+        scores[p] = ck_tree16(x) * scale;
+    }
+    const float inv = ck_softmax_weights(scores + first, first, last, 1);
+    for (p = first; p <= last; p++) scores[p] = _cvtsh_ss(_cvtss_sh(scores[p] * inv, _MM_FROUND_TO_NEAREST_INT));
+    // Output, 16 dims at a time: one accumulator per position class c = p mod 64, 8 classes at a time in
+    // registers (as the AVX2 path), then vec64 across the classes with vertical adds.
+    for (int i0 = 0; i0 < headDim; i0 += 16) {
+        __m512 acc[64];
+        for (int c0 = 0; c0 < 64; c0 += 8) {
+            __m512 a[8];
+            for (int m = 0; m < 8; m++) a[m] = _mm512_setzero_ps();
+            for (long p0 = (first & ~63L) + c0; p0 <= last; p0 += 64) {
+                if (p0 >= first && p0 + 7 <= last) {
+                    for (int m = 0; m < 8; m++)
+                        a[m] = _mm512_fmadd_ps(_mm512_set1_ps(scores[p0 + m]),
+                                               _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(values + (p0 + m) * headDim + i0))), a[m]);
+                } else {
+                    for (int m = 0; m < 8; m++)
+                        if (p0 + m >= first && p0 + m <= last)
+                            a[m] = _mm512_fmadd_ps(_mm512_set1_ps(scores[p0 + m]),
+                                                   _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(values + (p0 + m) * headDim + i0))), a[m]);
+                }
+            }
+            for (int m = 0; m < 8; m++) acc[c0 + m] = a[m];
+        }
+        __m512 x[16];
+        for (int m = 0; m < 16; m++)
+            x[m] = _mm512_add_ps(_mm512_add_ps(acc[m], acc[32 + m]), _mm512_add_ps(acc[16 + m], acc[48 + m]));
+        for (int m = 0; m < 8; m++) x[m] = _mm512_add_ps(x[m], x[m + 8]);
+        for (int m = 0; m < 4; m++) x[m] = _mm512_add_ps(x[m], x[m + 4]);
+        _mm512_storeu_ps(out + i0, _mm512_add_ps(_mm512_add_ps(x[0], x[2]), _mm512_add_ps(x[1], x[3])));
+    }
+}
+#pragma clang attribute pop
 #endif
 
 void ck_attention_row(const float *q, const uint16_t *keys, const uint16_t *values, long first, long last,
                       int headDim, float scale, int order, float *scores, float *out) {
 #if defined(__x86_64__)
     if (ck_cpu_level() >= CK_LEVEL_AVX2 && headDim % 8 == 0) {
-        if (order == CK_ORDER_TOKEN) attention_row_token_avx2(q, keys, values, first, last, headDim, scale, scores, out);
-        else attention_row_avx2(q, keys, values, first, last, headDim, scale, scores, out);
+        if (order != CK_ORDER_TOKEN) attention_row_avx2(q, keys, values, first, last, headDim, scale, scores, out);
+        else if (ck_cpu_level() >= CK_LEVEL_AVX512VNNI && headDim % 64 == 0)
+            attention_row_token_avx512(q, keys, values, first, last, headDim, scale, scores, out);
+        else attention_row_token_avx2(q, keys, values, first, last, headDim, scale, scores, out);
         return;
     }
 #endif

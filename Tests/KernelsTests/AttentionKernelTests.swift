@@ -16,7 +16,7 @@ final class AttentionKernelTests: XCTestCase {
         let best = Kernels.simdLevel
         let levels = Kernels.SIMDLevel.allCases.filter { $0.rawValue <= best.rawValue }
         for order in [SumOrder.batch, .decode] {
-        for (headDim, positions, first) in [(64, 37, 0), (256, 9, 3), (8, 1, 0), (72, 70, 20), (136, 150, 5), (64, 200, 0)] {
+        for (headDim, positions, first) in [(64, 37, 0), (256, 9, 3), (8, 1, 0), (72, 70, 20), (136, 150, 5), (64, 200, 0), (128, 100, 17)] {
             let q = MatmulTests.randomFloats(headDim, seed: UInt64(headDim)).map { halfToFloat(floatToHalf($0)) }
             let keys = MatmulTests.randomFloats(positions * headDim, seed: 5).map { floatToHalf($0) }
             let values = MatmulTests.randomFloats(positions * headDim, seed: 6).map { floatToHalf($0) }
