@@ -145,12 +145,17 @@ public final class Assistant: ChatBackend, @unchecked Sendable {
     public func interrupt() { backend.interrupt() }
 
     /// Warms the backend with the message `send` would make of `draft` as things stand (the pending files
-    /// first); commands (a draft starting with /) are not warmed. Files that `@path` mentions add are not known yet: they come first in
-    /// the message, so a draft with mentions only warms what precedes them.
+    /// first); commands (a draft starting with /) are not warmed. Files that `@path` mentions add are not
+    /// known yet: they come first in the message, so a draft with mentions only warms what precedes them.
     public func warm(draft: String) {
         guard !draft.trimmingCharacters(in: .whitespaces).hasPrefix("/"), !lock.withLock({ generating }) else { return }
         let blocks = lock.withLock { entries.filter(\.pending).map(\.block) }
-        backend.warm(draft: blocks.isEmpty ? draft : blocks.joined(separator: "\n") + "\n" + draft)
+        backend.warm(draft: Self.message(draft, after: blocks))
+    }
+
+    /// A user message with file blocks before its text.
+    private static func message(_ text: String, after blocks: [String]) -> String {
+        blocks.isEmpty ? text : blocks.joined(separator: "\n") + "\n" + text
     }
 
     /// Forgets the conversation and the files; the next turn starts a new session file.
@@ -186,8 +191,7 @@ public final class Assistant: ChatBackend, @unchecked Sendable {
             }
             return out
         }
-        let content = blocks.isEmpty ? text : blocks.joined(separator: "\n") + "\n" + text
-        return try fit(newMessage: content)
+        return try fit(newMessage: Self.message(text, after: blocks))
     }
 
     /// Space kept free for the answer.

@@ -151,22 +151,15 @@ static inline __attribute__((always_inline)) void kernel(int type, const int RP,
         y += 4; \
     }
 
-// Per-thread scratch for the prepared rows of one tile (grows, never shrinks).
-static _Thread_local uint8_t *row_buffer;
-static _Thread_local long row_capacity;
+// Per-thread scratch for the prepared rows of one tile.
+static _Thread_local struct scratch row_scratch;
 
 int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                       const float *s, long n, int nt, float *yOut, long ldy) {
     if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) return 0;
     const long units = n / 32;
     uint8_t *prep = prep_storage(units * PREP_BLOCK);
-    const long rowBytesNeeded = (long)((nr + 3) / 4) * units * ROW_BLOCK;
-    if (rowBytesNeeded > row_capacity) {
-        free(row_buffer);
-        row_buffer = aligned_alloc(64, (size_t)((rowBytesNeeded + 63) & ~63L));
-        row_capacity = row_buffer ? rowBytesNeeded : 0;
-    }
-    uint8_t *rowStore = row_buffer;
+    uint8_t *rowStore = scratch_bytes(&row_scratch, (long)((nr + 3) / 4) * units * ROW_BLOCK);
     if (!prep || !rowStore) return 0;
     prepare_rows(type, w, rowBytes, nr, units, rowStore);
     for (int t0 = 0; t0 < nt; t0 += GT) {

@@ -7,18 +7,22 @@
 #include <immintrin.h>
 #include <stdlib.h>
 
-// Per-thread scratch for the prepared activations of one token group (grows, never shrinks).
-static _Thread_local uint8_t *prep_buffer;
-static _Thread_local long prep_capacity;
+// Scratch that grows and never shrinks, 64-byte aligned; NULL when it cannot grow.
+struct scratch { uint8_t *data; long capacity; };
 
-static inline uint8_t *prep_storage(long bytes) {
-    if (bytes > prep_capacity) {
-        free(prep_buffer);
-        prep_buffer = aligned_alloc(64, (size_t)((bytes + 63) & ~63L));
-        prep_capacity = prep_buffer ? bytes : 0;
+static inline uint8_t *scratch_bytes(struct scratch *s, long bytes) {
+    if (bytes > s->capacity) {
+        free(s->data);
+        s->data = aligned_alloc(64, (size_t)((bytes + 63) & ~63L));
+        s->capacity = s->data ? bytes : 0;
     }
-    return prep_buffer;
+    return s->data;
 }
+
+// Per-thread scratch for the prepared activations (each file that includes this header has its own).
+static _Thread_local struct scratch prep_scratch;
+
+static inline uint8_t *prep_storage(long bytes) { return scratch_bytes(&prep_scratch, bytes); }
 
 // Dword interleave of two 32-byte rows: [a.d0, b.d0, a.d1, b.d1, ...].
 static inline __attribute__((always_inline)) __m512i interleave32(__m256i a, __m256i b) {

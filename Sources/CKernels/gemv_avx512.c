@@ -19,22 +19,8 @@
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,bmi2,avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
 #include "gemm_avx512.h"
 
-// Row groups ahead whose bytes each group prefetches (the rows of a matrix are contiguous).
+// How many row groups ahead each block is prefetched (the rows of a matrix are contiguous).
 #define GV512_AHEAD 2
-
-// Per-thread scratch: the prepared activations (units * 128 bytes), then per pair of a row group the scales
-// and mins as float pairs (units * 8 bytes each).
-static _Thread_local uint8_t *gv_buffer;
-static _Thread_local long gv_capacity;
-
-static uint8_t *gv_storage(long bytes) {
-    if (bytes > gv_capacity) {
-        free(gv_buffer);
-        gv_buffer = aligned_alloc(64, (size_t)((bytes + 63) & ~63L));
-        gv_capacity = gv_buffer ? bytes : 0;
-    }
-    return gv_buffer;
-}
 
 // F16 halves of block j of a row as floats: the scale d (offset 0) and the min m (offset 2, Q4_1 and Q5_1).
 static inline float half_at(const uint8_t *p) {
@@ -122,7 +108,9 @@ int ck_gemv_q32_avx512(int type, const void *w, long rowBytes, int nr, const int
                        const float *s, long n, float *y) {
     if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) return 0;
     const long units = n / 32;
-    uint8_t *prep = gv_storage(units * 128 + units * 32);
+    // Per-thread scratch: the prepared activations (units * 128 bytes), then per pair of a row group the scales
+    // and mins as float pairs (units * 8 bytes each).
+    uint8_t *prep = prep_storage(units * 128 + units * 32);
     if (!prep) return 0;
     const int offset = type_offset(type);
     const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);

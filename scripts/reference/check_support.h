@@ -22,6 +22,29 @@ static void *read_file(const char *path, size_t bytes) {
     return p;
 }
 
+// The files of `--layer X W Y N ROWS TOKENS` (argv[2..7]) for a weight of K-quant super-blocks of 256
+// elements, `blockBytes` each, and room for one token's quantized activations (qs, d, s); 0, or 2 with one line
+// on stderr.
+struct layer {
+    long n, rows, tokens;
+    const float *x, *y;  // (tokens, n) input and (tokens, rows) llama.cpp's output
+    const uint8_t *w;    // (rows, n / 256 blocks)
+    int8_t *qs;
+    float *d, *s;
+};
+
+static int read_layer(char **argv, long blockBytes, struct layer *l) {
+    l->n = atol(argv[5]), l->rows = atol(argv[6]), l->tokens = atol(argv[7]);
+    if (l->n <= 0 || l->n % 256 || l->rows <= 0 || l->tokens <= 0) { fprintf(stderr, "bad N / ROWS / TOKENS\n"); return 2; }
+    l->x = read_file(argv[2], l->tokens * l->n * sizeof(float));
+    l->y = read_file(argv[4], l->tokens * l->rows * sizeof(float));
+    l->w = read_file(argv[3], l->rows * l->n / 256 * blockBytes);
+    l->qs = malloc(l->n);
+    l->d = malloc(l->n / 32 * sizeof(float));
+    l->s = malloc(l->n / 32 * sizeof(float));
+    return 0;
+}
+
 // libggml-cpu.so of the llama.cpp build in `dir` (after libggml-base.so, which it links against), initialised
 // (ggml_cpu_init fills ggml's F16 table); NULL with the reason on stderr when it cannot be loaded.
 static void *open_ggml_cpu(const char *dir) {

@@ -69,12 +69,13 @@ static float vec_dot_q4_K(const uint8_t *w, const int8_t *qs, const float *d, co
 }
 
 static int check_layer(char **argv) {
-    const long n = atol(argv[5]), rows = atol(argv[6]), tokens = atol(argv[7]);
-    if (n <= 0 || n % QK || rows <= 0 || tokens <= 0) { fprintf(stderr, "bad N / ROWS / TOKENS\n"); return 2; }
-    const float *x = read_file(argv[2], tokens * n * sizeof(float)), *y = read_file(argv[4], tokens * rows * sizeof(float));
-    const uint8_t *w = read_file(argv[3], rows * n / QK * Q4K_BYTES);
-    int8_t *qs = malloc(n);
-    float *d = malloc(n / 32 * sizeof(float)), *s = malloc(n / 32 * sizeof(float));
+    struct layer l;
+    if (read_layer(argv, Q4K_BYTES, &l)) return 2;
+    const long n = l.n, rows = l.rows, tokens = l.tokens;
+    const float *x = l.x, *y = l.y;
+    const uint8_t *w = l.w;
+    int8_t *qs = l.qs;
+    float *d = l.d, *s = l.s;
     long same = 0, sameVecDot = 0;
     for (long t = 0; t < tokens; t++) {
         ck_quantize_q8_K(x + t * n, n, (ck_q8){qs, d, s});

@@ -22,13 +22,14 @@ typedef void (*vec_dot_fn)(int n, float *s, size_t bs, const void *vx, size_t bx
 typedef void (*quant_fn)(const float *x, void *y, long k);
 
 static int check_layer(char **argv) {
-    const long n = atol(argv[5]), rows = atol(argv[6]), tokens = atol(argv[7]);
-    if (n <= 0 || n % QK || rows <= 0 || tokens <= 0) { fprintf(stderr, "bad N / ROWS / TOKENS\n"); return 2; }
-    const float *x = read_file(argv[2], tokens * n * sizeof(float)), *y = read_file(argv[4], tokens * rows * sizeof(float));
-    const uint8_t *w = read_file(argv[3], rows * n / QK * Q6K_BYTES);
+    struct layer l;
+    if (read_layer(argv, Q6K_BYTES, &l)) return 2;
+    const long n = l.n, rows = l.rows, tokens = l.tokens;
+    const float *x = l.x, *y = l.y;
+    const uint8_t *w = l.w;
+    int8_t *qs = l.qs;
+    float *d = l.d, *s = l.s;
     const int order = tokens >= 8 ? CK_ORDER_BATCH : CK_ORDER_TOKEN;
-    int8_t *qs = malloc(n);
-    float *d = malloc(n / 32 * sizeof(float)), *s = malloc(n / 32 * sizeof(float));
     long same = 0;
     for (long t = 0; t < tokens; t++) {
         ck_quantize_q8_K(x + t * n, n, (ck_q8){qs, d, s});
