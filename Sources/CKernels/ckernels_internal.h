@@ -86,6 +86,10 @@ void ck_gemm_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_
 // One token of a 32-element type, two rows per 512-bit register (gemv_avx512.c); 0 for other types.
 int ck_gemv_q32_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                        const float *s, long n, float *y);
+// Up to CK_GEMV_TOKENS tokens the same way, each block of the rows read once for all of them; 0 for other types.
+enum { CK_GEMV_TOKENS = 8 };
+int ck_gemv_tokens_q32_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
+                              const float *s, long n, int nt, float *y, long ldy);
 int ck_gemv_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                     const float *s, long n, float *y);
 int ck_gemv_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,

@@ -93,7 +93,10 @@ static void gemm_tile_ordered(int type, const void *w, long rowBytes, int nr, co
                               const float *s, long n, int nt, int order, float *y, long ldy) {
 #if defined(__x86_64__)
     const int level = ck_cpu_level();
-    // Two or more tokens of a 32-element type, Q4_K or Q6_K: the 512-bit kernels (two rows per register).
+    // Two or more tokens of a 32-element type, Q4_K or Q6_K: the 512-bit kernels (two rows per register); a
+    // few tokens of a 32-element type read each block of the rows once for all of them, as one token does.
+    if (level >= CK_LEVEL_AVX512VNNI && nt >= 2 && nt <= CK_GEMV_TOKENS &&
+        ck_gemv_tokens_q32_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy)) return;
     if (level >= CK_LEVEL_AVX512VNNI && nt >= 2 &&
         (ck_gemm_q8_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy) ||
          ck_gemm_q8k_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, order, y, ldy))) return;
