@@ -80,9 +80,28 @@ static void prepare_k(int type, const int8_t *qs, const float *d, const float *s
     }
 }
 
-// 64-bit pattern of two dwords, each an int16 value twice: [x, x, y, y] as words.
-static inline uint64_t word_pair(int x, int y) {
-    return (uint64_t)((uint32_t)(uint16_t)x * 0x10001u) | (uint64_t)((uint32_t)(uint16_t)y * 0x10001u) << 32;
+// For 8 int16 values x_i of row a and y_i of row b: out[i] = the words [x_i, x_i, y_i, y_i] (the pattern of
+// one scale per interleaved dword, for vpdpwssd), as 8 qwords.
+static inline __attribute__((always_inline)) void scale_words(__m128i x, __m128i y, uint64_t out[8]) {
+    const __m128i xl = _mm_unpacklo_epi16(x, x), xh = _mm_unpackhi_epi16(x, x);
+    const __m128i yl = _mm_unpacklo_epi16(y, y), yh = _mm_unpackhi_epi16(y, y);
+    _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi32(xl, yl));
+    _mm_storeu_si128((__m128i *)(out + 2), _mm_unpackhi_epi32(xl, yl));
+    _mm_storeu_si128((__m128i *)(out + 4), _mm_unpacklo_epi32(xh, yh));
+    _mm_storeu_si128((__m128i *)(out + 6), _mm_unpackhi_epi32(xh, yh));
+}
+
+// The 6-bit scales (bytes 0-7) and mins (bytes 8-15) of a Q4_K super-block's 8 sub-blocks, from the 12 bytes
+// at q (ck_scale_min_k4 for j = 0..7).
+static inline __attribute__((always_inline)) __m128i scales_mins_k4(const uint8_t *q) {
+    uint32_t u[4];
+    memcpy(u, q, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+    const uint32_t mins = u[1] & 0x3f3f3f3f;
+    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+    u[2] = mins;
+    u[0] &= 0x3f3f3f3f;
+    return _mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]);
 }
 
 // The lanes of v[0..NT) added up per token and row: result lanes 2t, 2t + 1 = the sums of the even and of the
@@ -123,28 +142,28 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
                 _mm512_store_ps(scales[p], _mm512_mul_ps(halves2(a + 208, bb + 208), da2));
                 scPairs[p] = interleave32(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + 192))),
                                           _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bb + 192))));
-                const int8_t *sa = (const int8_t *)(a + 192), *sb = (const int8_t *)(bb + 192);
+                uint64_t words[16];  // scale i of both rows as [sa, sa, sb, sb]
+                const __m128i sa = _mm_loadu_si128((const __m128i *)(a + 192)), sb = _mm_loadu_si128((const __m128i *)(bb + 192));
+                scale_words(_mm_cvtepi8_epi16(sa), _mm_cvtepi8_epi16(sb), words);
+                scale_words(_mm_cvtepi8_epi16(_mm_srli_si128(sa, 8)), _mm_cvtepi8_epi16(_mm_srli_si128(sb, 8)), words + 8);
                 for (int j = 0; j < 8; j++) {
-                    const int h = j / 4, k = j % 4;
-                    const int lo = 8 * h + 2 * k, hi = lo + 1;  // lanes 0-3, lanes 4-7
-                    sc16[p][j] = _mm512_inserti64x4(_mm512_set1_epi64((long long)word_pair(sa[lo], sb[lo])),
-                                                    _mm256_set1_epi64x((long long)word_pair(sa[hi], sb[hi])), 1);
+                    const int lo = 8 * (j / 4) + 2 * (j % 4);  // lanes 0-3: scale lo, lanes 4-7: scale lo + 1
+                    sc16[p][j] = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)words[lo]), 0xF0, (long long)words[lo + 1]);
                 }
             } else {
                 _mm512_store_ps(scales[p], _mm512_mul_ps(halves2(a, bb), da2));
-                uint8_t sca[8], ma[8], scb[8], mb[8];
-                for (int j = 0; j < 8; j++) {
-                    ck_scale_min_k4(j, a + 4, &sca[j], &ma[j]);
-                    ck_scale_min_k4(j, bb + 4, &scb[j], &mb[j]);
-                    sc16[p][j] = _mm512_set1_epi64((long long)word_pair(sca[j], scb[j]));
-                }
+                const __m128i ka = scales_mins_k4(a + 4), kb = scales_mins_k4(bb + 4);
+                uint64_t words[8], mpairs[4];  // scale j of both rows as [sa, sa, sb, sb]; mins 2g, 2g + 1 as [ma, ma', mb, mb']
+                scale_words(_mm_cvtepu8_epi16(ka), _mm_cvtepu8_epi16(kb), words);
+                const __m128i ma = _mm_cvtepu8_epi16(_mm_srli_si128(ka, 8)), mb = _mm_cvtepu8_epi16(_mm_srli_si128(kb, 8));
+                _mm_storeu_si128((__m128i *)mpairs, _mm_unpacklo_epi32(ma, mb));
+                _mm_storeu_si128((__m128i *)(mpairs + 2), _mm_unpackhi_epi32(ma, mb));
+                for (int j = 0; j < 8; j++) sc16[p][j] = _mm512_set1_epi64((long long)words[j]);
                 // Mins: 16 lanes (token, row) at once, one fma per pair of sub-blocks g (per super-block).
                 const __m512 scaleMin = _mm512_mul_ps(halves2(a + 2, bb + 2), da2);
                 __m512i blockMins = _mm512_setzero_si512();
                 for (int g = 0; g < 4; g++) {
-                    const uint64_t mpair = (uint64_t)((uint32_t)ma[2 * g] | (uint32_t)ma[2 * g + 1] << 16) |
-                                           (uint64_t)((uint32_t)mb[2 * g] | (uint32_t)mb[2 * g + 1] << 16) << 32;
-                    const __m512i prod = _mm512_madd_epi16(_mm512_set1_epi64((long long)mpair),
+                    const __m512i prod = _mm512_madd_epi16(_mm512_set1_epi64((long long)mpairs[g]),
                                                            _mm512_load_si512(prep + 8 * GT * 64 + 64 + 64 * g));
                     if (perBlock) blockMins = _mm512_add_epi32(blockMins, prod);
                     else sumMin[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(prod), scaleMin, sumMin[p]);

@@ -109,7 +109,7 @@ static inline __attribute__((always_inline)) void gv_type(const int TYPE, const 
         const uint8_t *rows[4];
         for (int k = 0; k < 4; k++) rows[k] = w + (long)(r + (k < outRows ? k : outRows - 1)) * rowBytes;
         for (int p = 0; p < 2; p++) pair_scales(TYPE, NT, rows[2 * p], rows[2 * p + 1], units, prep, d, scales[p], mins[p]);
-        __m512 acc[2][NT], summs[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        __m512 acc[2][CK_GEMV_TOKENS], summs[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
         for (int p = 0; p < 2; p++)
             for (int t = 0; t < NT; t++) acc[p][t] = _mm512_setzero_ps();
         for (long j = 0; j < units; j++) {
