@@ -53,6 +53,17 @@ static inline void ck_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t
     }
 }
 
+// The 12 bytes at q of a Q4_K/Q5_K super-block's 6-bit scales and mins, unpacked as ggml does: u[0..1] the 8
+// scales as bytes, u[2..3] the 8 mins (ck_scale_min_k4 for j = 0..7).
+static inline void ck_scales_mins_k4(const uint8_t *q, uint32_t u[4]) {
+    memcpy(u, q, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+    const uint32_t mins = u[1] & 0x3f3f3f3f;
+    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+    u[2] = mins;
+    u[0] &= 0x3f3f3f3f;
+}
+
 void ck_dequantize_block(int type, const uint8_t *b, float *y);
 void ck_quantize_q8_scalar(const float *x, long n, ck_q8 out, int q8_1);
 void ck_quantize_q8_K(const float *x, long n, ck_q8 out);

@@ -92,16 +92,11 @@ static inline __attribute__((always_inline)) void scale_words(__m128i x, __m128i
 }
 
 // The 6-bit scales (bytes 0-7) and mins (bytes 8-15) of a Q4_K super-block's 8 sub-blocks, from the 12 bytes
-// at q (ck_scale_min_k4 for j = 0..7).
+// at q.
 static inline __attribute__((always_inline)) __m128i scales_mins_k4(const uint8_t *q) {
     uint32_t u[4];
-    memcpy(u, q, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-    const uint32_t mins = u[1] & 0x3f3f3f3f;
-    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-    u[2] = mins;
-    u[0] &= 0x3f3f3f3f;
-    return _mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]);
+    ck_scales_mins_k4(q, u);
+    return _mm_loadu_si128((const __m128i *)u);
 }
 
 // The lanes of v[0..NT) added up per token and row: result lanes 2t, 2t + 1 = the sums of the even and of the

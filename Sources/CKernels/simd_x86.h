@@ -39,13 +39,8 @@ static inline __attribute__((always_inline)) __m256i FN(bits16)(const uint8_t *p
 // bytes at q) as int16: lanes 0-7 the scales, lanes 8-15 the mins.
 static inline __attribute__((always_inline)) __m256i FN(scales_mins_k4)(const uint8_t *q) {
     uint32_t u[4];
-    memcpy(u, q, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-    const uint32_t mins = u[1] & 0x3f3f3f3f;
-    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-    u[2] = mins;
-    u[0] &= 0x3f3f3f3f;
-    return _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+    ck_scales_mins_k4(q, u);
+    return _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)u));
 }
 
 // Half h (0 or 1: elements 128h..128h+127) of a Q6_K super-block at b as unsigned 6-bit values 0..63, 32
