@@ -9,13 +9,14 @@
 // so one vpdpbusd + one convert + one fma do the block for 2 rows x 1 token, and the two scales of a
 // (row pair, token) are one 64-bit broadcast from memory. Each group of up to 8 tokens is prepared once:
 //   a2   (token, block): the 32 activation bytes with every dword doubled (64 bytes), to meet the interleave;
-//   c2   (token, block): for signed weight types, -offset * (sum of each dword's 4 activations), doubled:
-//        the weights are made unsigned (q + offset: Q4_0 +8, Q5_0 +16, Q8_0 +128) for vpdpbusd, and starting
-//        the dot from c2 removes the offset exactly (integer sums);
+//        for signed weight types (Q4_0, Q5_0, Q8_0) made unsigned, a + 128, as vpdpbusd's unsigned operand;
 //   da2, sa2 (block): the tokens' scales (and Q8_1 sums) as pairs [t0, t0, t1, t1, ...].
 // The tile's rows are prepared once too, per row pair and block (prepare_rows): the unpacked interleaved
-// weights (64 bytes) and the scales as floats [d_a, d_b, m_a, m_b], so that every token group reads them with
-// plain loads and broadcasts instead of unpacking nibbles and converting halves again.
+// weights (64 bytes; signed types as signed bytes), for signed types the exact integer correction
+// -128 x (the sum of each dword's 4 weights), which starts each dot and removes the activations' offset, and
+// the scales as floats [d_a, d_b, m_a, m_b], so that every token group reads them with plain loads and
+// broadcasts instead of unpacking nibbles and converting halves again. The correction belongs to the rows,
+// so the activations of a token take 64 bytes per block, and a tile's working set stays in the L1 cache.
 // Kernel: 2 row pairs (4 rows) x up to 8 tokens = 16 accumulators. All float operations are the reference's,
 // in its order, lane by lane.
 #if defined(__x86_64__)
@@ -29,27 +30,22 @@
 
 #define GT 8  // tokens per group
 
-// Prepared activations of one token group, block-major: per block j, a2[GT][64], c2[GT][64], da2[16], sa2[16].
-enum { PREP_BLOCK = GT * 64 * 2 + 64 + 64 };
+// Prepared activations of one token group, block-major: per block j, a2[GT][64], da2[16], sa2[16].
+enum { PREP_BLOCK = GT * 64 + 64 + 64 };
 
 // Tokens 0..<nt of the group (activations of token t at qs + t * n, d/s + t * units).
 static void prepare(int type, const int8_t *qs, const float *d, const float *s, long n, int nt, uint8_t *out) {
     const long units = n / 32;
-    const int offset = type_offset(type);
     const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-    const __m512i off8 = _mm512_set1_epi8((char)offset);
+    const __m512i flip = _mm512_set1_epi8(type_offset(type) ? (char)0x80 : 0);  // a + 128 as u8: a XOR 0x80
     for (long j = 0; j < units; j++) {
         uint8_t *blk = out + j * PREP_BLOCK;
-        float *da2 = (float *)(blk + GT * 128), *sa2 = da2 + 16;
+        float *da2 = (float *)(blk + GT * 64), *sa2 = da2 + 16;
         for (int t = 0; t < GT; t++) {
             if (t < nt) {
                 const __m512i a = _mm512_permutexvar_epi32(dup, _mm512_castsi256_si512(
                     _mm256_loadu_si256((const __m256i *)(qs + t * n + 32 * j))));
-                _mm512_store_si512(blk + 64 * t, a);
-                if (offset)
-                    _mm512_store_si512(blk + GT * 64 + 64 * t,
-                                       _mm512_sub_epi32(_mm512_setzero_si512(),
-                                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), off8, a)));
+                _mm512_store_si512(blk + 64 * t, _mm512_xor_si512(a, flip));
                 da2[2 * t] = da2[2 * t + 1] = d[t * units + j];
                 sa2[2 * t] = sa2[2 * t + 1] = s[t * units + j];
             } else {
@@ -60,23 +56,30 @@ static void prepare(int type, const int8_t *qs, const float *d, const float *s, 
     }
 }
 
-// Prepared rows of a tile, per row group of 4 (2 pairs) and block j: w[2][64], then dm[2][4] floats,
-// padded to keep every block 64-byte aligned.
-enum { ROW_BLOCK = 3 * 64 };
+// Prepared rows of a tile, per row group of 4 (2 pairs) and block j: w[2][64], corr[2][64] (signed types only),
+// then dm[2][4] floats, padded to keep every block 64-byte aligned.
+static inline long row_block(int type) { return type_offset(type) ? 5 * 64 : 3 * 64; }
+static inline long dm_at(int type) { return type_offset(type) ? 4 * 64 : 2 * 64; }
 
-// Rows 0..<nr at base (a last group of 1-3 rows repeats its last row), as ROW_BLOCKs, group-major.
+// Rows 0..<nr at base (a last group of 1-3 rows repeats its last row), as row blocks, group-major.
 static void prepare_rows(int type, const uint8_t *base, long rowBytes, int nr, long units, uint8_t *out) {
     const long size = ck_type_size(type);
-    const int hasMin = type == CK_Q4_1 || type == CK_Q5_1;
+    const int hasMin = type == CK_Q4_1 || type == CK_Q5_1, offset = type_offset(type);
     for (int r = 0; r < nr; r += 4) {
         const int outRows = nr - r < 4 ? nr - r : 4;
         const uint8_t *rows[4];
         for (int k = 0; k < 4; k++) rows[k] = base + (long)(r + (k < outRows ? k : outRows - 1)) * rowBytes;
-        for (long j = 0; j < units; j++, out += ROW_BLOCK) {
+        for (long j = 0; j < units; j++, out += row_block(type)) {
             for (int p = 0; p < 2; p++) {
                 const uint8_t *a = rows[2 * p] + j * size, *b = rows[2 * p + 1] + j * size;
-                _mm512_store_si512(out + 64 * p, unpack2(type, a, b));
-                float *dm = (float *)(out + 128 + 16 * p);
+                __m512i w = unpack2(type, a, b);
+                if (offset) {  // the signed weights, and -128 x each dword's sum of them
+                    w = _mm512_sub_epi8(w, _mm512_set1_epi8((char)offset));
+                    _mm512_store_si512(out + 128 + 64 * p, _mm512_sub_epi32(_mm512_setzero_si512(),
+                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), w)));
+                }
+                _mm512_store_si512(out + 64 * p, w);
+                float *dm = (float *)(out + dm_at(type) + 16 * p);
                 uint16_t h[4] = {0, 0, 0, 0};
                 memcpy(&h[0], a, 2);
                 memcpy(&h[1], b, 2);
@@ -109,22 +112,24 @@ static inline __attribute__((always_inline)) void kernel(int type, const int RP,
     for (long j = 0; j < units; j++)
         for (int p = 0; p < RP; p++)
             _mm512_store_ps(scales[j][p], _mm512_mul_ps(
-                _mm512_castpd_ps(_mm512_set1_pd(*(const double *)(rowsPrep + j * ROW_BLOCK + 128 + 16 * p))),
-                _mm512_load_ps(prep + j * PREP_BLOCK + GT * 128)));
-    for (long j = 0; j < units; j++, prep += PREP_BLOCK, rowsPrep += ROW_BLOCK) {
+                _mm512_castpd_ps(_mm512_set1_pd(*(const double *)(rowsPrep + j * row_block(type) + dm_at(type) + 16 * p))),
+                _mm512_load_ps(prep + j * PREP_BLOCK + GT * 64)));
+    for (long j = 0; j < units; j++, prep += PREP_BLOCK, rowsPrep += row_block(type)) {
         __m512i w[2];
         for (int p = 0; p < RP; p++) {
             w[p] = _mm512_load_si512(rowsPrep + 64 * p);
             if (hasMin)
-                summs[p] = _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(*(const double *)(rowsPrep + 128 + 16 * p + 8))),
-                                           _mm512_load_ps(prep + GT * 128 + 64), summs[p]);
+                summs[p] = _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(*(const double *)(rowsPrep + dm_at(type) + 16 * p + 8))),
+                                           _mm512_load_ps(prep + GT * 64 + 64), summs[p]);
         }
         for (int t = 0; t < NT; t++) {
             const __m512i a = _mm512_load_si512(prep + 64 * t);
             for (int p = 0; p < RP; p++) {
-                // The offset correction starts each dot (a fresh load per row pair: vpdpbusd overwrites it).
-                const __m512i start = signedType ? _mm512_load_si512(prep + GT * 64 + 64 * t) : _mm512_setzero_si512();
-                const __m512 dot = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, w[p], a));
+                // Signed weights: the activations are vpdpbusd's unsigned operand and the rows' correction starts
+                // the dot (a fresh load per token: vpdpbusd overwrites it); unsigned weights: the weights are.
+                const __m512 dot = _mm512_cvtepi32_ps(signedType
+                    ? _mm512_dpbusd_epi32(_mm512_load_si512(rowsPrep + 128 + 64 * p), a, w[p])
+                    : _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[p], a));
                 double pair;
                 memcpy(&pair, &scales[j][p][2 * t], 8);
                 acc[p][t] = _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(pair)), dot, acc[p][t]);
@@ -146,7 +151,7 @@ static inline __attribute__((always_inline)) void kernel(int type, const int RP,
 #define GROUP(TYPE) \
     for (int r = 0; r < nr; r += 4) { \
         const int outRows = nr - r < 4 ? nr - r : 4; \
-        const uint8_t *rows = rowStore + (long)(r / 4) * units * ROW_BLOCK; /* the group's prepared rows */ \
+        const uint8_t *rows = rowStore + (long)(r / 4) * units * row_block(type); /* the group's prepared rows */ \
         if (outRows > 2) { AVX512_NT_CASES(kernel, TYPE, 2, units) } else { AVX512_NT_CASES(kernel, TYPE, 1, units) } \
         y += 4; \
     }
@@ -159,7 +164,7 @@ int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8
     if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) return 0;
     const long units = n / 32;
     uint8_t *prep = prep_storage(units * PREP_BLOCK);
-    uint8_t *rowStore = scratch_bytes(&row_scratch, (long)((nr + 3) / 4) * units * ROW_BLOCK);
+    uint8_t *rowStore = scratch_bytes(&row_scratch, (long)((nr + 3) / 4) * units * row_block(type));
     if (!prep || !rowStore) return 0;
     prepare_rows(type, w, rowBytes, nr, units, rowStore);
     for (int t0 = 0; t0 < nt; t0 += GT) {
