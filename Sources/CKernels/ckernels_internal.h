@@ -94,10 +94,8 @@ int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int
                        const float *s, long n, int nt, int order, float *y, long ldy);
 void ck_gemm_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                      const float *s, long n, int nt, int order, float *y, long ldy);
-// One token of a 32-element type, two rows per 512-bit register (gemv_avx512.c); 0 for other types.
-int ck_gemv_q32_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                       const float *s, long n, float *y);
-// Up to CK_GEMV_TOKENS tokens the same way, each block of the rows read once for all of them; 0 for other types.
+// 1 to CK_GEMV_TOKENS tokens of a 32-element type, two rows per 512-bit register, each block of the rows read
+// once for all the tokens (gemv_avx512.c): y[t * ldy + r]; 0 for other types.
 enum { CK_GEMV_TOKENS = 8 };
 int ck_gemv_tokens_q32_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                               const float *s, long n, int nt, float *y, long ldy);

@@ -8,7 +8,9 @@
 // Each block of the rows is read and unpacked once for all the tokens, so a few tokens cost little more
 // than one while the rows come from memory.
 // Per call the activations are prepared once: per block and token, the 32 bytes with every dword doubled
-// (a2) and, for signed types, the offset correction (c2, see gemm_avx512.c). Per group of 4 rows, a first
+// (a2) and, for signed types, the offset correction c2: the weights are made unsigned (q + offset: Q4_0 + 8,
+// Q5_0 + 16, Q8_0 + 128) for vpdpbusd, and starting the dot from c2 = -offset x (each dword's activation sum)
+// removes the offset exactly. Per group of 4 rows, a first
 // pass turns the rows' F16 scales into floats, dw * da per (row pair, token, block) and (Q4_1, Q5_1) the mins
 // mw, 8 blocks at a time; the main pass then reads each block of the 4 rows once. The float operations are
 // the reference's, in its order, lane by lane: lane_k = fma(dw * da, float(int lane k), lane_k) per block,
@@ -33,8 +35,7 @@ static inline float half_at(const uint8_t *p) {
 }
 
 // Layout of the prepared activations of NT tokens, per block j at prep + j * PREP_BYTES(NT): per token the 32
-// bytes with every dword doubled (a2) and, for signed types, the offset correction (c2, see gemm_avx512.c),
-// 64 bytes each; then da2 and sa2, lanes 2t, 2t + 1 = d_t,j and s_t,j (zero for tokens NT..7).
+// bytes with every dword doubled (a2) and, for signed types, the offset correction (c2), 64 bytes each; then da2 and sa2, lanes 2t, 2t + 1 = d_t,j and s_t,j (zero for tokens NT..7).
 #define PREP_BYTES(NT) (128 * (NT) + 128)
 
 // Floats of the scales of a row pair per block: one token needs its (row a, row b) pair only.
@@ -74,12 +75,12 @@ static inline __attribute__((always_inline)) void pair_scales(const int TYPE, co
             }
         }
         for (long k = 0; k < count; k++) {
-            const float *da2 = (const float *)(prep + (j + k) * PREP_BYTES(NT) + 128 * NT);
             if (NT == 1) {
                 scales[2 * (j + k)] = dw[2 * k] * d[j + k];
                 scales[2 * (j + k) + 1] = dw[2 * k + 1] * d[j + k];
                 continue;
             }
+            const float *da2 = (const float *)(prep + (j + k) * PREP_BYTES(NT) + 128 * NT);
             double pair;
             memcpy(&pair, dw + 2 * k, 8);
             _mm512_store_ps(scales + 16 * (j + k), _mm512_mul_ps(_mm512_castpd_ps(_mm512_set1_pd(pair)), _mm512_load_ps(da2)));
@@ -204,11 +205,6 @@ int ck_gemv_tokens_q32_avx512(int type, const void *w, long rowBytes, int nr, co
     return 1;
 }
 #undef GV_TOKENS
-
-int ck_gemv_q32_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                       const float *s, long n, float *y) {
-    return ck_gemv_tokens_q32_avx512(type, w, rowBytes, nr, qs, d, s, n, 1, y, 0);
-}
 
 #pragma clang attribute pop
 #endif

@@ -253,7 +253,7 @@ int FN(ck_gemv_q8)(int type, const void *w, long rowBytes, int nr, const int8_t 
     int16_t bsums[type == CK_Q6_K ? n / 16 : 1];
     if (type == CK_Q6_K) FN(bsums16)(qs, n, bsums);
     switch (type) {
-#if !CK_VNNI  // with VNNI, the 32-element types take ck_gemv_q32_avx512 (gemv_avx512.c)
+#if !CK_VNNI  // with VNNI, the 32-element types take ck_gemv_tokens_q32_avx512 (gemv_avx512.c)
     case CK_Q4_0: GV_ROWS(CK_Q4_0); return 1;
     case CK_Q4_1: GV_ROWS(CK_Q4_1); return 1;
     case CK_Q5_0: GV_ROWS(CK_Q5_0); return 1;

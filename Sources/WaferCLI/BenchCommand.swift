@@ -21,25 +21,25 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        guard verify >= 0, verify != 1 else { throw ValidationError("--verify takes 0 or at least 2 tokens") }
         guard promptTokens >= 0, generateTokens >= 0, promptTokens + generateTokens + verify > 0 else {
             throw ValidationError("-p and -n must not be negative, and not all of -p, -n and --verify 0")
         }
-        guard verify >= 0, verify != 1 else { throw ValidationError("--verify takes 0 or at least 2 tokens") }
         guard repetitions >= 1 else { throw ValidationError("-r must be at least 1") }
     }
 
     /// Tokens in the cache before each verify pass.
-    private var verifyContext: Int { 64 }
+    private static let verifyContext = 64
 
     func run() throws {
         var options = engine
-        options.ctx = max(engine.ctx ?? 0, promptTokens + generateTokens + 1, verifyContext + verify + 1)
+        options.ctx = max(engine.ctx ?? 0, promptTokens + generateTokens + 1, Self.verifyContext + verify + 1)
         let session = try options.makeSession()
         let transformer = session.transformer, cache = session.cache
         let vocab = transformer.model.config.vocabularySize
         var rng = SplitMix64(seed: 42)
         let prompt = (0..<promptTokens).map { _ in Int32(rng.next() % UInt64(vocab)) }
-        let context = (0..<verifyContext).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        let context = (0..<Self.verifyContext).map { _ in Int32(rng.next() % UInt64(vocab)) }
 
         // One untimed warm-up pass touches the weights.
         cache.setCount(0)
@@ -70,7 +70,7 @@ struct BenchCommand: ParsableCommand {
                 let passes = 8
                 let t0 = Date()
                 for _ in 0..<passes {
-                    cache.setCount(verifyContext)
+                    cache.setCount(Self.verifyContext)
                     _ = try transformer.forward([Int32](repeating: 2, count: verify), cache: cache, logits: .all, order: .decode)
                 }
                 bestVerify = min(bestVerify, Date().timeIntervalSince(t0) / Double(passes))
