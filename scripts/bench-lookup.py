@@ -3,7 +3,8 @@
 
 Runs `wafer -p REQUEST --file PATH --json --temp 0` with and without `--no-lookup` on each scenario (a
 file and a request to change it), checks that both answers are the same tokens, and prints per scenario
-and in median: decode tokens/s both ways and their ratio, drafted and accepted tokens, and on the wafer
+and in median: decode tokens/s both ways and their ratio (with --repeat, the median of each plain/lookup pair's
+ratio, and the range of those ratios), drafted and accepted tokens, and on the wafer
 backend the modelled decode tokens/s both ways.
 
 The accepted/drafted counts depend only on the prompt and the model; tokens/s are wall-clock, so compare
@@ -60,7 +61,8 @@ def main():
     parser.add_argument("--backend", default="cpu", help="cpu or wafer")
     parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS, help="a directory with scenarios.py (default scripts/eval-edits)")
     parser.add_argument("--only", action="append", help="run only this scenario (repeatable)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per scenario and mode (the median is kept)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per scenario and mode, alternating (medians of tok/s and of each pair's ratio)")
     parser.add_argument("-n", type=int, default=400, help="the most tokens per answer")
     parser.add_argument("--threads", type=int)
     args = parser.parse_args()
@@ -78,7 +80,7 @@ def main():
         flags += ["--threads", str(args.threads)]
 
     rows = []
-    print(f"{'scenario':28} {'tokens':>6} {'plain tok/s':>11} {'lookup tok/s':>12} {'ratio':>6} {'accepted/drafted':>17} {'wafer modelled plain -> lookup':>31}")
+    print(f"{'scenario':28} {'tokens':>6} {'plain tok/s':>11} {'lookup tok/s':>12} {'ratio':>6} {'pairs':>9} {'accepted/drafted':>17} {'wafer modelled plain -> lookup':>31}")
     for s in scenarios:
         plain_runs, lookup_runs = [], []
         with tempfile.TemporaryDirectory(prefix="wafer-lookup-") as d:
@@ -92,7 +94,12 @@ def main():
             print(f"{s['name']}: MISMATCH: the answers differ at token {i}", file=sys.stderr)
         p_rate = statistics.median(r.get("decode_tok_s") or 0 for r in plain_runs)
         l_rate = statistics.median(r.get("decode_tok_s") or 0 for r in lookup_runs)
-        ratio = l_rate / p_rate if p_rate else 0
+        # The ratio of each pair of runs made one after the other, then their median: the machine's speed
+        # drifts between runs, and a pair shares it more often than two medians taken minutes apart do.
+        pair_ratios = [(l.get("decode_tok_s") or 0) / p["decode_tok_s"] for p, l in zip(plain_runs, lookup_runs)
+                       if p.get("decode_tok_s")]
+        ratio = statistics.median(pair_ratios) if pair_ratios else 0
+        spread = f"{min(pair_ratios):.2f}-{max(pair_ratios):.2f}" if len(pair_ratios) > 1 else ""
         acc, prop = drafted.get("draft_accepted", 0), drafted.get("draft_proposed", 0)
         modelled = ""
         if "wafer" in plain and "wafer" in drafted:
@@ -100,7 +107,7 @@ def main():
             modelled = f"{mp:,.0f} -> {ml:,.0f} ({ml / mp:.2f}x)"
         rows.append(dict(ratio=ratio, plain=p_rate, lookup=l_rate, accepted=acc, proposed=prop,
                          tokens=len(drafted["tokens"]), same=plain["tokens"] == drafted["tokens"]))
-        print(f"{s['name']:28} {len(drafted['tokens']):6d} {p_rate:11.2f} {l_rate:12.2f} {ratio:6.2f} "
+        print(f"{s['name']:28} {len(drafted['tokens']):6d} {p_rate:11.2f} {l_rate:12.2f} {ratio:6.2f} {spread:>9} "
               f"{acc:>8d}/{prop:<8d} {modelled:>31}", flush=True)
 
     accepted = sum(r["accepted"] for r in rows)
