@@ -127,8 +127,8 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
     }
     const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
     // The next row group's bytes (rows are contiguous), a super-block's share at a time: the first token group
-    // would otherwise wait on memory for every super-block (out of cache, 17 tokens, medians of 5: Q4_K 65,536
-    // rows of 896, 23.8 -> 16.9 ms; Q6_K 16,384 rows of 4,864, 56.8 -> 46.9 ms).
+    // would otherwise wait on memory for every super-block (out of cache, 16,384 rows of 4,864, 17 tokens,
+    // medians of 5 or 6: Q4_K 40.4 -> 33.0 ms; Q6_K 56.8 -> 46.9 ms).
     const uint8_t *ahead = rows[0] + 4 * superBlocks * size;
     for (long b = 0; b < superBlocks; b++, prep += KPREP) {
         for (long o = 4 * size * b; o < 4 * size * (b + 1); o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
