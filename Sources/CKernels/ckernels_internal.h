@@ -3,6 +3,15 @@
 #define CKERNELS_INTERNAL_H
 #include "include/ckernels.h"
 #include <string.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+
+// Asks for the bytes [p, p + bytes) in the L1 cache, a 64-byte step at a time from p (prefetches never fault,
+// so running past a matrix's end is harmless).
+static inline __attribute__((always_inline)) void ck_prefetch_bytes(const void *p, long bytes) {
+    for (long o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+#endif
 
 // ggml type ids (GGMLType raw values).
 enum { CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8,

@@ -131,7 +131,7 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
     // medians of 5 or 6: Q4_K 40.4 -> 33.0 ms; Q6_K 56.8 -> 46.9 ms).
     const uint8_t *ahead = rows[0] + 4 * superBlocks * size;
     for (long b = 0; b < superBlocks; b++, prep += KPREP) {
-        for (long o = 4 * size * b; o < 4 * size * (b + 1); o += 64) _mm_prefetch((const char *)ahead + o, _MM_HINT_T0);
+        ck_prefetch_bytes(ahead + 4 * size * b, 4 * size);
         const __m512 da2 = _mm512_load_ps(prep + 8 * GT * 64);
         float scales[2][16] __attribute__((aligned(64)));
         __m512i sc16[2][8];  // per row pair and sub-block: int16 scales in the interleaved lane order

@@ -10,11 +10,11 @@
 // Per call the activations are prepared once: per block and token, the 32 bytes with every dword doubled
 // (a2) and, for signed types, the offset correction c2: the weights are made unsigned (q + offset: Q4_0 + 8,
 // Q5_0 + 16, Q8_0 + 128) for vpdpbusd, and starting the dot from c2 = -offset x (each dword's activation sum)
-// removes the offset exactly. Per group of 4 rows, a first
-// pass turns the rows' F16 scales into floats, dw * da per (row pair, token, block) and (Q4_1, Q5_1) the mins
-// mw, 8 blocks at a time; the main pass then reads each block of the 4 rows once. The float operations are
-// the reference's, in its order, lane by lane: lane_k = fma(dw * da, float(int lane k), lane_k) per block,
-// summs = fma(mw, sa, summs) per block, and the result hsum8(lanes) + summs.
+// removes the offset exactly. Per group of 4 rows, a first pass turns the rows' F16 scales into floats,
+// dw * da per (row pair, token, block) and (Q4_1, Q5_1) the mins mw, 8 blocks at a time; the main pass then
+// reads each block of the 4 rows once. The float operations are the reference's, in its order, lane by lane:
+// lane_k = fma(dw * da, float(int lane k), lane_k) per block, summs = fma(mw, sa, summs) per block, and the
+// result hsum8(lanes) + summs.
 #if defined(__x86_64__)
 #include "ckernels_internal.h"
 #include <immintrin.h>
@@ -35,7 +35,8 @@ static inline float half_at(const uint8_t *p) {
 }
 
 // Layout of the prepared activations of NT tokens, per block j at prep + j * PREP_BYTES(NT): per token the 32
-// bytes with every dword doubled (a2) and, for signed types, the offset correction (c2), 64 bytes each; then da2 and sa2, lanes 2t, 2t + 1 = d_t,j and s_t,j (zero for tokens NT..7).
+// bytes with every dword doubled (a2) and, for signed types, the offset correction (c2), 64 bytes each; then
+// da2 and sa2, lanes 2t, 2t + 1 = d_t,j and s_t,j (zero for tokens NT..7).
 #define PREP_BYTES(NT) (128 * (NT) + 128)
 
 // Floats of the scales of a row pair per block: one token needs its (row a, row b) pair only.

@@ -23,8 +23,8 @@
 #define GV_AHEAD 8
 #endif
 static inline __attribute__((always_inline)) void FN(gv_prefetch)(const uint8_t *p, long bytes) {
-    for (long o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
-    _mm_prefetch((const char *)p + bytes - 1, _MM_HINT_T0);
+    ck_prefetch_bytes(p, bytes);
+    _mm_prefetch((const char *)p + bytes - 1, _MM_HINT_T0);  // p need not be line-aligned: the last line too
 }
 
 
