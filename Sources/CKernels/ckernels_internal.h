@@ -92,22 +92,23 @@ void ck_round_f16_avx2(const float *x, float *y, long n);
 void ck_f32_to_f16_avx2(const float *x, uint16_t *y, long n);
 void ck_f16_to_f32_avx2(const uint16_t *x, float *y, long n);
 float ck_dot_f32_avx2(int type, const void *row, const float *x, long n);
-// The batch kernels take `order` (CK_ORDER_BATCH or CK_ORDER_TOKEN, see ck_gemm_q8_tile) for all their tokens.
+// The batch kernels take `order` (CK_ORDER_BATCH or CK_ORDER_TOKEN, see ck_gemm_q8_tile) for all their tokens;
+// the AVX-512 ones take the activations' id too (ck_gemm_q8_tile), and keep their preparation between tiles.
 void ck_gemm_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                      const float *s, long n, int nt, int order, float *y, long ldy);
 /// AVX-512 kernel for the 32-element types (gemm_avx512.c); returns 0 (and does nothing) for other types.
 int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                      const float *s, long n, int nt, float *y, long ldy);
+                      const float *s, long n, int nt, uint64_t activations, float *y, long ldy);
 /// AVX-512 kernel for Q4_K and Q6_K (gemm_avx512_k.c); returns 0 (and does nothing) for other types.
 int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                       const float *s, long n, int nt, int order, float *y, long ldy);
+                       const float *s, long n, int nt, int order, uint64_t activations, float *y, long ldy);
 void ck_gemm_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                      const float *s, long n, int nt, int order, float *y, long ldy);
 // 1 to CK_GEMV_TOKENS tokens of a 32-element type, two rows per 512-bit register, each block of the rows read
 // once for all the tokens (gemv_avx512.c): y[t * ldy + r]; 0 for other types.
 enum { CK_GEMV_TOKENS = 8 };
 int ck_gemv_tokens_q32_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                              const float *s, long n, int nt, float *y, long ldy);
+                              const float *s, long n, int nt, uint64_t activations, float *y, long ldy);
 int ck_gemv_q8_avx2(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
                     const float *s, long n, float *y);
 int ck_gemv_q8_vnni(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,

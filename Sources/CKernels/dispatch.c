@@ -90,16 +90,16 @@ float ck_dot_f32(int type, const void *row, const float *x, long n) {
 
 // All nt tokens of a tile in one summation order.
 static void gemm_tile_ordered(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                              const float *s, long n, int nt, int order, float *y, long ldy) {
+                              const float *s, long n, int nt, int order, uint64_t activations, float *y, long ldy) {
 #if defined(__x86_64__)
     const int level = ck_cpu_level();
     // Two or more tokens of a 32-element type, Q4_K or Q6_K: the 512-bit kernels (two rows per register); a
     // few tokens of a 32-element type read each block of the rows once for all of them, as one token does.
     if (level >= CK_LEVEL_AVX512VNNI && nt >= 2 && nt <= CK_GEMV_TOKENS &&
-        ck_gemv_tokens_q32_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy)) return;
+        ck_gemv_tokens_q32_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, activations, y, ldy)) return;
     if (level >= CK_LEVEL_AVX512VNNI && nt >= 2 &&
-        (ck_gemm_q8_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, y, ldy) ||
-         ck_gemm_q8k_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, order, y, ldy))) return;
+        (ck_gemm_q8_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, activations, y, ldy) ||
+         ck_gemm_q8k_avx512(type, w, rowBytes, nr, qs, d, s, n, nt, order, activations, y, ldy))) return;
     if (level >= CK_LEVEL_AVX512VNNI) { ck_gemm_q8_vnni(type, w, rowBytes, nr, qs, d, s, n, nt, order, y, ldy); return; }
     if (level >= CK_LEVEL_AVX2) { ck_gemm_q8_avx2(type, w, rowBytes, nr, qs, d, s, n, nt, order, y, ldy); return; }
 #endif
@@ -111,18 +111,23 @@ static void gemm_tile_ordered(int type, const void *w, long rowBytes, int nr, co
 }
 
 void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                     const float *s, long n, int nt, int ntBatch, float *y, long ldy) {
+                     const float *s, long n, int nt, int ntBatch, uint64_t activations, float *y, long ldy) {
     const long units = n / 32;
     if (ntBatch > nt) ntBatch = nt;
-    if (ntBatch > 0) gemm_tile_ordered(type, w, rowBytes, nr, qs, d, s, n, ntBatch, CK_ORDER_BATCH, y, ldy);
+    if (ntBatch > 0) gemm_tile_ordered(type, w, rowBytes, nr, qs, d, s, n, ntBatch, CK_ORDER_BATCH, activations, y, ldy);
     if (ntBatch < nt)
         gemm_tile_ordered(type, w, rowBytes, nr, qs + ntBatch * n, d + ntBatch * units, s + ntBatch * units, n,
-                          nt - ntBatch, CK_ORDER_TOKEN, y + ntBatch * ldy, ldy);
+                          nt - ntBatch, CK_ORDER_TOKEN, activations, y + ntBatch * ldy, ldy);
+}
+
+uint64_t ck_new_activations_id(void) {
+    static uint64_t last;
+    return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
 }
 
 float ck_dot_q8(int type, const void *row, const int8_t *qs, const float *d, const float *s, long n) {
     float y;
-    ck_gemm_q8_tile(type, row, 0, 1, qs, d, s, n, 1, 0, &y, 1);
+    ck_gemm_q8_tile(type, row, 0, 1, qs, d, s, n, 1, 0, 0, &y, 1);
     return y;
 }
 

@@ -164,16 +164,20 @@ static inline __attribute__((always_inline)) void kernel(int type, const int RP,
 static _Thread_local struct scratch row_scratch;
 
 int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                      const float *s, long n, int nt, float *yOut, long ldy) {
+                      const float *s, long n, int nt, uint64_t activations, float *yOut, long ldy) {
     if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) return 0;
     const long units = n / 32;
-    uint8_t *prep = prep_storage(units * PREP_BLOCK);
+    // Kept activations: every token group has its own place; otherwise the groups take turns in one.
+    const long stride = activations ? units * PREP_BLOCK : 0;
+    int ready;
+    uint8_t *preps = prep_storage(activations, type, qs, n, nt, stride ? (nt + GT - 1) / GT * stride : units * PREP_BLOCK, &ready);
     uint8_t *rowStore = scratch_bytes(&row_scratch, (long)((nr + 3) / 4) * units * row_block(type));
-    if (!prep || !rowStore) return 0;
+    if (!preps || !rowStore) return 0;
     prepare_rows(type, w, rowBytes, nr, units, rowStore);
     for (int t0 = 0; t0 < nt; t0 += GT) {
         const int group = nt - t0 < GT ? nt - t0 : GT;
-        prepare(type, qs + t0 * n, d + t0 * units, s + t0 * units, n, group, prep);
+        uint8_t *prep = preps + t0 / GT * stride;
+        if (!ready) prepare(type, qs + t0 * n, d + t0 * units, s + t0 * units, n, group, prep);
         float *y = yOut + t0 * ldy;
         switch (type) {
         case CK_Q4_0: GROUP(CK_Q4_0); break;

@@ -247,15 +247,19 @@ static inline __attribute__((always_inline)) void kernel_k(int type, const int R
 #define GROUP(TYPE) AVX512_ROW_GROUPS(kernel_k, TYPE, superBlocks)
 
 int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                       const float *s, long n, int nt, int order, float *yOut, long ldy) {
+                       const float *s, long n, int nt, int order, uint64_t activations, float *yOut, long ldy) {
     if (type != CK_Q4_K && type != CK_Q6_K) return 0;
     const long units = n / 32, superBlocks = n / 256;
-    uint8_t *prep = prep_storage(superBlocks * KPREP);
-    if (!prep) return 0;
+    // Kept activations: every token group has its own place; otherwise the groups take turns in one.
+    const long stride = activations ? superBlocks * KPREP : 0;
+    int ready;
+    uint8_t *preps = prep_storage(activations, type, qs, n, nt, stride ? (nt + GT - 1) / GT * stride : superBlocks * KPREP, &ready);
+    if (!preps) return 0;
     const uint8_t *base = w;
     for (int t0 = 0; t0 < nt; t0 += GT) {
         const int group = nt - t0 < GT ? nt - t0 : GT;
-        prepare_k(type, qs + t0 * n, d + t0 * units, s + t0 * units, n, group, prep);
+        uint8_t *prep = preps + t0 / GT * stride;
+        if (!ready) prepare_k(type, qs + t0 * n, d + t0 * units, s + t0 * units, n, group, prep);
         float *y = yOut + t0 * ldy;
         if (type == CK_Q6_K && order == CK_ORDER_BATCH) { GROUP(Q6_K_TILED) }
         else if (type == CK_Q6_K) { GROUP(CK_Q6_K) }

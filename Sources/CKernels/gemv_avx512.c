@@ -150,6 +150,9 @@ static inline __attribute__((always_inline)) void gv_type(const int TYPE, const 
     }
 }
 
+// Per-thread scratch for the scales and mins of a row group.
+static _Thread_local struct scratch scale_scratch;
+
 static void prepare_tokens(int type, const int8_t *qs, const float *d, const float *s, long n, int nt, uint8_t *prep) {
     const long units = n / 32;
     const int offset = type_offset(type);
@@ -187,15 +190,16 @@ static void prepare_tokens(int type, const int8_t *qs, const float *d, const flo
     }
 
 int ck_gemv_tokens_q32_avx512(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d,
-                              const float *s, long n, int nt, float *y, long ldy) {
+                              const float *s, long n, int nt, uint64_t activations, float *y, long ldy) {
     if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) return 0;
     if (nt < 1 || nt > CK_GEMV_TOKENS) return 0;
     const long units = n / 32;
-    // Per-thread scratch: the prepared activations, then the scales and mins of a row group.
-    uint8_t *prep = prep_storage(units * PREP_BYTES(nt) + 4 * 36 * units);
-    if (!prep) return 0;
-    prepare_tokens(type, qs, d, s, n, nt, prep);
-    float *scratch = (float *)(prep + units * PREP_BYTES(nt));
+    // Per-thread scratch: the prepared activations, and the scales and mins of a row group.
+    int ready;
+    uint8_t *prep = prep_storage(activations, type, qs, n, nt, units * PREP_BYTES(nt), &ready);
+    float *scratch = (float *)scratch_bytes(&scale_scratch, 4 * 36 * units);
+    if (!prep || !scratch) return 0;
+    if (!ready) prepare_tokens(type, qs, d, s, n, nt, prep);
     switch (type) {
     case CK_Q4_0: GV_TOKENS(CK_Q4_0); break;
     case CK_Q4_1: GV_TOKENS(CK_Q4_1); break;

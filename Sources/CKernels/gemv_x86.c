@@ -31,9 +31,9 @@ void ck_gemv_q8(int type, const void *w, long rowBytes, int nr, const int8_t *qs
                 long n, float *y) {
 #if defined(__x86_64__)
     const int level = ck_cpu_level();
-    if (level >= CK_LEVEL_AVX512VNNI && (ck_gemv_tokens_q32_avx512(type, w, rowBytes, nr, qs, d, s, n, 1, y, 0) ||
+    if (level >= CK_LEVEL_AVX512VNNI && (ck_gemv_tokens_q32_avx512(type, w, rowBytes, nr, qs, d, s, n, 1, 0, y, 0) ||
                                          ck_gemv_q8_vnni(type, w, rowBytes, nr, qs, d, s, n, y))) return;
     if (level == CK_LEVEL_AVX2 && ck_gemv_q8_avx2(type, w, rowBytes, nr, qs, d, s, n, y)) return;
 #endif
-    ck_gemm_q8_tile(type, w, rowBytes, nr, qs, d, s, n, 1, 0, y, 1);
+    ck_gemm_q8_tile(type, w, rowBytes, nr, qs, d, s, n, 1, 0, 0, y, 1);
 }

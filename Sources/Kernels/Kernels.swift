@@ -153,12 +153,14 @@ public enum Kernels {
             let tokenTile = 64
             let tokenTiles = (tokens + tokenTile - 1) / tokenTile
             let batchTokens = order.batchTokens(tokens, w.type)
+            let activations = keptActivationsID(tokenTiles: tokenTiles)
             pool.run(rowTasks * tokenTiles) { task in
                 let r0 = (task / tokenTiles) * rowsPerTask, t0 = (task % tokenTiles) * tokenTile
                 let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
                 ck_gemm_q8_tile(type, w.row(r0), w.rowBytes, Int32(nr),
                                 qs + t0 * w.cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
-                                w.cols, Int32(nt), Int32(max(0, min(nt, batchTokens - t0))), y + t0 * w.rows + r0, w.rows)
+                                w.cols, Int32(nt), Int32(max(0, min(nt, batchTokens - t0))), activations,
+                                y + t0 * w.rows + r0, w.rows)
             }
         }
     }
@@ -198,6 +200,7 @@ public enum Kernels {
                                 ck_q8(qs: qs + t * cols, d: dBase + t * unitsPerToken, s: sBase + t * unitsPerToken))
             }
             if tokens == 1 { quantize(0) } else { pool.run(tokens, quantize) }
+            let activations = keptActivationsID(tokenTiles: tokenTiles)
             pool.run(tasks.reduce(0, +) * tokenTiles) { task in
                 var rowTask = task / tokenTiles, m = 0
                 while rowTask >= tasks[m] { rowTask -= tasks[m]; m += 1 }
@@ -206,7 +209,8 @@ public enum Kernels {
                 let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
                 ck_gemm_q8_tile(Int32(w.type.rawValue), w.row(r0), w.rowBytes, Int32(nr),
                                 qs + t0 * cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
-                                cols, Int32(nt), Int32(max(0, min(nt, batchTokens[m] - t0))), ys[m] + t0 * w.rows + r0, w.rows)
+                                cols, Int32(nt), Int32(max(0, min(nt, batchTokens[m] - t0))), activations,
+                                ys[m] + t0 * w.rows + r0, w.rows)
             }
         }
     }
@@ -352,6 +356,14 @@ public enum Kernels {
     /// Rows per task: small enough for about 8 tasks per thread (load balance), at most 64. Batches of 256
     /// tokens or more already give 4+ token tiles per row range, so their tiles take up to 128 rows: each
     /// tile prepares its tokens' activations once for all its rows.
+    /// The id under which the tiles of a product keep the tokens' preparation for the kernels (ck_gemm_q8_tile):
+    /// a fresh one when the product is one token tile, whose row tiles then all reuse it (a 24-token verify pass
+    /// prepares its activations once per thread and matrix instead of once per tile); 0 (nothing kept) for
+    /// longer prompts, whose consecutive tiles take turns between token tiles.
+    static func keptActivationsID(tokenTiles: Int) -> UInt64 {
+        tokenTiles == 1 ? ck_new_activations_id() : 0
+    }
+
     static func rowTile(rows: Int, threads: Int, tokens: Int = 1) -> Int {
         if tokens >= 256 { return max(4, min(128, (rows / max(1, 2 * threads)) & ~3)) }
         let target = rows / max(1, 8 * threads)

@@ -93,6 +93,50 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
+    /// The kernels keep the tokens' preparation between the row tiles of one product; products of new
+    /// activations in the same scratch (as the layers of a forward pass run) must never find a stale one:
+    /// x1, x2, x1 again, and Q/K/V-style products of several matrices, each against the scalar level.
+    func testKeptActivationsFollowEachProduct() {
+        let pool = ThreadPool(threads: 2)
+        for type in [GGMLType.q5_0, .q8_0, .q4_1, .q4_K, .q6_K] {
+            for tokens in [3, 17, 24] {
+                let rows = 300, cols = 4 * max(type.blockSize, 32)
+                let w = MatmulTests.randomWeights(type, rows: rows, cols: cols, seed: 21)
+                let w2 = MatmulTests.randomWeights(type, rows: 130, cols: cols, seed: 22)
+                let xs = [MatmulTests.randomFloats(tokens * cols, seed: 23), MatmulTests.randomFloats(tokens * cols, seed: 24)]
+                func products(_ level: Kernels.SIMDLevel, _ order: SumOrder) -> [[Float]] {
+                    Kernels.simdLevel = level
+                    var out: [[Float]] = []
+                    w.withUnsafeBytes { a in
+                        w2.withUnsafeBytes { b in
+                            let m = WeightMatrix(type: type, rows: rows, cols: cols, data: a.baseAddress!)
+                            let m2 = WeightMatrix(type: type, rows: 130, cols: cols, data: b.baseAddress!)
+                            for x in [xs[0], xs[1], xs[0]] {
+                                var y = [Float](repeating: .nan, count: tokens * rows)
+                                Kernels.matmul(m, x, tokens: tokens, &y, pool: pool, order: order)
+                                var ya = [Float](repeating: .nan, count: tokens * rows), yb = [Float](repeating: .nan, count: tokens * 130)
+                                ya.withUnsafeMutableBufferPointer { pa in
+                                    yb.withUnsafeMutableBufferPointer { pb in
+                                        Kernels.matmul([m, m2], x, tokens: tokens, [pa.baseAddress!, pb.baseAddress!], pool: pool, order: order)
+                                    }
+                                }
+                                out += [y, ya, yb]
+                            }
+                        }
+                    }
+                    return out
+                }
+                for order in [SumOrder.batch, .decode] {
+                    let expected = products(.scalar, order), fast = products(levels.last!, order)
+                    for (i, (y, e)) in zip(fast, expected).enumerated() {
+                        let differ = zip(y, e).filter { $0.bitPattern != $1.bitPattern }.count
+                        XCTAssertEqual(differ, 0, "\(type) t\(tokens) \(order) product \(i): \(differ) of \(y.count) outputs differ")
+                    }
+                }
+            }
+        }
+    }
+
     /// In the one-token order every row of a batch has the bits of a one-token product (prompt lookup's
     /// verify passes rely on it). In the batch order Q4_K's rows in whole groups of 4 take its batch kernel's
     /// sums and the rows after them the one-token kernel's; Q6_K's rows all take the tiled order from 8 tokens

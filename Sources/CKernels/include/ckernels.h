@@ -89,9 +89,14 @@ float ck_dot_q8(int type, const void *row, const int8_t *qs, const float *d, con
 float ck_dot_f32(int type, const void *row, const float *x, long n);
 /// rows x tokens tile: y[t * ldy + r] = row r . token t, rows 0..<nr (stride rowBytes), tokens 0..<nt.
 /// Tokens 0..<ntBatch are summed in CK_ORDER_BATCH, the others in CK_ORDER_TOKEN (only Q4_K and Q6_K differ).
+/// `activations` names the contents of qs, d and s (ck_new_activations_id): the tiles of one product pass the
+/// same id, so that a thread prepares the tokens for the kernels once for all of them; 0 when the contents
+/// have no id (nothing is kept). An id must not be used again once the activations change.
 void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr,
                      const int8_t *qs, const float *d, const float *s, long n, int nt, int ntBatch,
-                     float *y, long ldy);
+                     uint64_t activations, float *y, long ldy);
+/// A fresh id for ck_gemm_q8_tile's activations (never 0). Thread-safe.
+uint64_t ck_new_activations_id(void);
 /// One token: y[r] = row r . x for rows 0..<nr (stride rowBytes), x quantized by ck_quantize_for(type). The
 /// same bits as ck_gemm_q8_tile with nt = 1, ntBatch = 0 (and as ck_dot_q8 per row); rows are walked four at
 /// a time.
