@@ -62,7 +62,9 @@ static inline long row_block(int type) { return type_offset(type) ? 5 * 64 : 3 *
 static inline long dm_at(int type) { return type_offset(type) ? 4 * 64 : 2 * 64; }
 
 // Rows 0..<nr at base (a last group of 1-3 rows repeats its last row), as row blocks, group-major.
-static void prepare_rows(int type, const uint8_t *base, long rowBytes, int nr, long units, uint8_t *out) {
+// Specialised per type (called with a constant), so that the unpacking has no branches.
+static inline __attribute__((always_inline)) void prepare_rows(const int type, const uint8_t *base, long rowBytes, int nr,
+                                                               long units, uint8_t *out) {
     const long size = ck_type_size(type);
     const int hasMin = type == CK_Q4_1 || type == CK_Q5_1, offset = type_offset(type);
     for (int r = 0; r < nr; r += 4) {
@@ -173,7 +175,13 @@ int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8
     uint8_t *preps = prep_storage(activations, type, qs, n, nt, stride ? (nt + GT - 1) / GT * stride : units * PREP_BLOCK, &ready);
     uint8_t *rowStore = scratch_bytes(&row_scratch, (long)((nr + 3) / 4) * units * row_block(type));
     if (!preps || !rowStore) return 0;
-    prepare_rows(type, w, rowBytes, nr, units, rowStore);
+    switch (type) {
+    case CK_Q4_0: prepare_rows(CK_Q4_0, w, rowBytes, nr, units, rowStore); break;
+    case CK_Q4_1: prepare_rows(CK_Q4_1, w, rowBytes, nr, units, rowStore); break;
+    case CK_Q5_0: prepare_rows(CK_Q5_0, w, rowBytes, nr, units, rowStore); break;
+    case CK_Q5_1: prepare_rows(CK_Q5_1, w, rowBytes, nr, units, rowStore); break;
+    default: prepare_rows(CK_Q8_0, w, rowBytes, nr, units, rowStore); break;
+    }
     for (int t0 = 0; t0 < nt; t0 += GT) {
         const int group = nt - t0 < GT ? nt - t0 : GT;
         uint8_t *prep = preps + t0 / GT * stride;
