@@ -169,10 +169,9 @@ int ck_gemm_q8_avx512(int type, const void *w, long rowBytes, int nr, const int8
                       const float *s, long n, int nt, uint64_t activations, float *yOut, long ldy) {
     if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) return 0;
     const long units = n / 32;
-    // Kept activations: every token group has its own place; otherwise the groups take turns in one.
-    const long stride = activations ? units * PREP_BLOCK : 0;
+    long stride;
     int ready;
-    uint8_t *preps = prep_storage(activations, type, qs, n, nt, stride ? (nt + GT - 1) / GT * stride : units * PREP_BLOCK, &ready);
+    uint8_t *preps = group_preps(activations, type, qs, n, nt, GT, units * PREP_BLOCK, &stride, &ready);
     uint8_t *rowStore = scratch_bytes(&row_scratch, (long)((nr + 3) / 4) * units * row_block(type));
     if (!preps || !rowStore) return 0;
     switch (type) {

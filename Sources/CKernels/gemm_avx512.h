@@ -51,6 +51,16 @@ static inline uint8_t *prep_storage(uint64_t id, int type, const void *qs, long 
     return data;
 }
 
+// The prepared activations of a batch kernel's token groups (groupTokens tokens, groupBytes each): with an id,
+// every group has its own place, *stride apart, so that they can be kept; without, the groups take turns in one
+// place (*stride 0). *ready as in prep_storage.
+static inline uint8_t *group_preps(uint64_t id, int type, const void *qs, long n, int nt, int groupTokens,
+                                   long groupBytes, long *stride, int *ready) {
+    *stride = id ? groupBytes : 0;
+    const long groups = id ? (nt + groupTokens - 1) / groupTokens : 1;
+    return prep_storage(id, type, qs, n, nt, groups * groupBytes, ready);
+}
+
 // Dword interleave of two 32-byte rows: [a.d0, b.d0, a.d1, b.d1, ...].
 static inline __attribute__((always_inline)) __m512i interleave32(__m256i a, __m256i b) {
     const __m512i idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);

@@ -250,10 +250,9 @@ int ck_gemm_q8k_avx512(int type, const void *w, long rowBytes, int nr, const int
                        const float *s, long n, int nt, int order, uint64_t activations, float *yOut, long ldy) {
     if (type != CK_Q4_K && type != CK_Q6_K) return 0;
     const long units = n / 32, superBlocks = n / 256;
-    // Kept activations: every token group has its own place; otherwise the groups take turns in one.
-    const long stride = activations ? superBlocks * KPREP : 0;
+    long stride;
     int ready;
-    uint8_t *preps = prep_storage(activations, type, qs, n, nt, stride ? (nt + GT - 1) / GT * stride : superBlocks * KPREP, &ready);
+    uint8_t *preps = group_preps(activations, type, qs, n, nt, GT, superBlocks * KPREP, &stride, &ready);
     if (!preps) return 0;
     const uint8_t *base = w;
     for (int t0 = 0; t0 < nt; t0 += GT) {

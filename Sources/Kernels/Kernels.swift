@@ -353,9 +353,6 @@ public enum Kernels {
         ck_round_f16(x, x, count)
     }
 
-    /// Rows per task: small enough for about 8 tasks per thread (load balance), at most 64. Batches of 256
-    /// tokens or more already give 4+ token tiles per row range, so their tiles take up to 128 rows: each
-    /// tile prepares its tokens' activations once for all its rows.
     /// The id under which the tiles of a product keep the tokens' preparation for the kernels (ck_gemm_q8_tile):
     /// a fresh one when the product is one token tile, whose row tiles then all reuse it (a 24-token verify pass
     /// prepares its activations once per thread and matrix instead of once per tile); 0 (nothing kept) for
@@ -364,6 +361,9 @@ public enum Kernels {
         tokenTiles == 1 ? ck_new_activations_id() : 0
     }
 
+    /// Rows per task: small enough for about 8 tasks per thread (load balance), at most 64. Batches of 256
+    /// tokens or more already give 4+ token tiles per row range, so their tiles take up to 128 rows: each
+    /// tile prepares its tokens' activations once for all its rows.
     static func rowTile(rows: Int, threads: Int, tokens: Int = 1) -> Int {
         if tokens >= 256 { return max(4, min(128, (rows / max(1, 2 * threads)) & ~3)) }
         let target = rows / max(1, 8 * threads)
