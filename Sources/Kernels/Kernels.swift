@@ -81,6 +81,42 @@ public enum Kernels {
         set { _ = ck_set_level(Int32(newValue.rawValue)) }
     }
 
+    /// `w` with its rows repacked for products (ck_pack16: Q5_0 and Q8_0 in groups of 16 rows) when the CPU has the
+    /// kernels for them (AVX-512 VNNI), else `w` as it is. Products of a packed matrix follow the block-sum order
+    /// (one fused multiply-add per block of 32, see ckernels.h) for any number of tokens, not llama.cpp's 8 partial
+    /// sums: 11 vector operations per 512 products instead of 32, so that verify passes and prefill cost about
+    /// half as much. `data` keeps the GGUF rows (embedding lookups read them). WAFER_PACK=0 in the environment
+    /// keeps every matrix as it is (llama.cpp's order throughout, for comparisons).
+    public static func packedForProducts(_ w: WeightMatrix) -> WeightMatrix {
+        let type = Int32(w.type.rawValue)
+        guard packing, w.packed == nil, simdLevel == .avx512vnni, ck_pack16_supported(type) != 0, w.rows % 16 == 0, w.rows > 0 else { return w }
+        let packed = PackedRows(byteCount: w.rows * w.rowBytes)
+        guard ck_pack16(type, w.data, w.rowBytes, Int32(w.rows), w.cols, packed.bytes) != 0 else { return w }
+        return WeightMatrix(type: w.type, rows: w.rows, cols: w.cols, data: w.data, packed: packed)
+    }
+
+    private static let packing: Bool = {
+        guard let env = getenv("WAFER_PACK") else { return true }
+        return String(cString: env) != "0"
+    }()
+
+    /// Rows r0..<r0 + nr of w (r0 and nr multiples of 16 when packed) x nt quantized tokens into y (stride ldy).
+    @inline(__always) static func tile(_ w: WeightMatrix, r0: Int, nr: Int, qs: UnsafePointer<Int8>, d: UnsafePointer<Float>,
+                                       s: UnsafePointer<Float>, tokens nt: Int, batchTokens: Int, activations: UInt64,
+                                       _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+        let type = Int32(w.type.rawValue)
+        if let packed = w.packed {
+            ck_gemm_pack16(type, packed.bytes + r0 * w.rowBytes, w.rowBytes, Int32(nr), qs, d, w.cols, Int32(nt), activations, y, ldy)
+        } else if nt == 1 {
+            ck_gemv_q8(type, w.row(r0), w.rowBytes, Int32(nr), qs, d, s, w.cols, y)
+        } else {
+            ck_gemm_q8_tile(type, w.row(r0), w.rowBytes, Int32(nr), qs, d, s, w.cols, Int32(nt), Int32(batchTokens), activations, y, ldy)
+        }
+    }
+
+    /// The row multiple that tiles of these matrices keep: a packed group is 16 rows, the GEMV kernel's step 4.
+    static func rowStep(_ ws: [WeightMatrix]) -> Int { ws.contains { $0.packed != nil } ? 16 : 4 }
+
     /// Same as dequantizeReference, vectorised.
     public static func dequantize(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
         check(type, count)
@@ -107,7 +143,7 @@ public enum Kernels {
         check(w.type, w.cols)
         guard tokens > 0, w.rows > 0 else { return }
         let type = Int32(w.type.rawValue)
-        let rowsPerTask = rowTile(rows: w.rows, threads: pool.threadCount, tokens: tokens)
+        let rowsPerTask = rowTile(rows: w.rows, threads: pool.threadCount, tokens: tokens, step: rowStep([w]))
         let rowTasks = (w.rows + rowsPerTask - 1) / rowsPerTask
 
         if w.type == .f32 || w.type == .f16 || w.type == .bf16 {
@@ -157,10 +193,9 @@ public enum Kernels {
             pool.run(rowTasks * tokenTiles) { task in
                 let r0 = (task / tokenTiles) * rowsPerTask, t0 = (task % tokenTiles) * tokenTile
                 let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
-                ck_gemm_q8_tile(type, w.row(r0), w.rowBytes, Int32(nr),
-                                qs + t0 * w.cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
-                                w.cols, Int32(nt), Int32(max(0, min(nt, batchTokens - t0))), activations,
-                                y + t0 * w.rows + r0, w.rows)
+                tile(w, r0: r0, nr: nr, qs: qs + t0 * w.cols, d: dBase + t0 * unitsPerToken, s: sBase + t0 * unitsPerToken,
+                     tokens: nt, batchTokens: max(0, min(nt, batchTokens - t0)), activations: activations,
+                     y + t0 * w.rows + r0, ldy: w.rows)
             }
         }
     }
@@ -185,7 +220,7 @@ public enum Kernels {
         }
         let cols = first.cols, units = tokens * cols / 32, unitsPerToken = cols / 32
         let totalRows = ws.reduce(0) { $0 + $1.rows }
-        let rowsPerTask = rowTile(rows: totalRows, threads: pool.threadCount, tokens: tokens)
+        let rowsPerTask = rowTile(rows: totalRows, threads: pool.threadCount, tokens: tokens, step: rowStep(ws))
         let tasks = ws.map { ($0.rows + rowsPerTask - 1) / rowsPerTask }
         let tokenTile = 64
         let tokenTiles = (tokens + tokenTile - 1) / tokenTile
@@ -207,10 +242,9 @@ public enum Kernels {
                 let w = ws[m]
                 let r0 = rowTask * rowsPerTask, t0 = (task % tokenTiles) * tokenTile
                 let nr = min(rowsPerTask, w.rows - r0), nt = min(tokenTile, tokens - t0)
-                ck_gemm_q8_tile(Int32(w.type.rawValue), w.row(r0), w.rowBytes, Int32(nr),
-                                qs + t0 * cols, dBase + t0 * unitsPerToken, sBase + t0 * unitsPerToken,
-                                cols, Int32(nt), Int32(max(0, min(nt, batchTokens[m] - t0))), activations,
-                                ys[m] + t0 * w.rows + r0, w.rows)
+                tile(w, r0: r0, nr: nr, qs: qs + t0 * cols, d: dBase + t0 * unitsPerToken, s: sBase + t0 * unitsPerToken,
+                     tokens: nt, batchTokens: max(0, min(nt, batchTokens[m] - t0)), activations: activations,
+                     ys[m] + t0 * w.rows + r0, ldy: w.rows)
             }
         }
     }
@@ -222,8 +256,14 @@ public enum Kernels {
     /// bits of the tile kernel). Tasks are few (see matvecTile): each costs a claim and a completion on
     /// shared counters, and the two threads must finish together.
     static func matvec(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
+        if ws.count > 1, ws.contains(where: { $0.packed != nil }), ws.contains(where: { $0.rows % 16 != 0 }) {
+            // Stacked, a packed matrix's groups would not start at a task's multiple of 16 rows.
+            for (w, y) in zip(ws, ys) { matvec([w], x, [y], pool: pool) }
+            return
+        }
         let totalRows = ws.reduce(0) { $0 + $1.rows }
-        let rowsPerTask = matvecTile(rows: totalRows, threads: pool.threadCount)
+        let rowsPerTask = matvecTile(rows: totalRows, threads: pool.threadCount, step: rowStep(ws))
+        let activations = ck_new_activations_id()
         withQuantized(ws[0], x, pool: pool) { qs, d, s in
             // Task i covers rows [i * rowsPerTask, (i + 1) * rowsPerTask) of the matrices stacked in order.
             pool.run((totalRows + rowsPerTask - 1) / rowsPerTask) { task in
@@ -232,8 +272,8 @@ public enum Kernels {
                     let w = ws[m]
                     if r0 < base + w.rows {
                         let local = r0 - base, count = min(end, base + w.rows) - r0
-                        ck_gemv_q8(Int32(w.type.rawValue), w.row(local), w.rowBytes, Int32(count), qs, d, s, w.cols,
-                                   ys[m] + local)
+                        tile(w, r0: local, nr: count, qs: qs, d: d, s: s, tokens: 1, batchTokens: 0, activations: activations,
+                             ys[m] + local, ldy: w.rows)
                         r0 += count
                     }
                     base += w.rows
@@ -259,13 +299,15 @@ public enum Kernels {
         }
         for w in ws { check(w.type, w.cols) }
         let rows = first.rows
-        let rowsPerTask = matvecTile(rows: rows * ws.count, threads: pool.threadCount) / ws.count & ~3
-        let step = max(4, rowsPerTask)
+        let rowStep = rowStep(ws)
+        let rowsPerTask = matvecTile(rows: rows * ws.count, threads: pool.threadCount, step: rowStep) / ws.count & ~(rowStep - 1)
+        let step = max(rowStep, rowsPerTask)
+        let activations = ck_new_activations_id()
         withQuantized(first, x, pool: pool) { qs, d, s in
             pool.run((rows + step - 1) / step) { task in
                 let r0 = task * step, count = min(step, rows - r0)
                 for (w, y) in zip(ws, ys) {
-                    ck_gemv_q8(Int32(w.type.rawValue), w.row(r0), w.rowBytes, Int32(count), qs, d, s, w.cols, y + r0)
+                    tile(w, r0: r0, nr: count, qs: qs, d: d, s: s, tokens: 1, batchTokens: 0, activations: activations, y + r0, ldy: w.rows)
                 }
                 epilogue(r0, count)
             }
@@ -290,9 +332,9 @@ public enum Kernels {
     /// may take). Measured with `wafer bench -p 0 -n 256`, 2 threads, alternating runs: SmolLM2 102-104 tok/s
     /// with 4 tasks per thread, 98-102 with 6 or 8, 93-94 with 16, 85-86 with 32 on a quiet machine, and 46-51
     /// against 46-47 (4 against 16) beside a busy process on the same 2 cores; Qwen2.5-Coder 35.6 against 32.6.
-    static func matvecTile(rows: Int, threads: Int) -> Int {
+    static func matvecTile(rows: Int, threads: Int, step: Int = 4) -> Int {
         let perTask = (rows + tasksPerThread * threads - 1) / (tasksPerThread * threads)
-        return max(16, (perTask + 3) & ~3)
+        return max(16, (perTask + step - 1) & ~(step - 1))
     }
 
     static let tasksPerThread: Int = {
@@ -364,10 +406,11 @@ public enum Kernels {
     /// Rows per task: small enough for about 8 tasks per thread (load balance), at most 64. Batches of 256
     /// tokens or more already give 4+ token tiles per row range, so their tiles take up to 128 rows: each
     /// tile prepares its tokens' activations once for all its rows.
-    static func rowTile(rows: Int, threads: Int, tokens: Int = 1) -> Int {
-        if tokens >= 256 { return max(4, min(128, (rows / max(1, 2 * threads)) & ~3)) }
+    /// Rows stay a multiple of `step` (16 for packed matrices).
+    static func rowTile(rows: Int, threads: Int, tokens: Int = 1, step: Int = 4) -> Int {
+        if tokens >= 256 { return max(step, min(128, (rows / max(1, 2 * threads)) & ~(step - 1))) }
         let target = rows / max(1, 8 * threads)
-        return max(4, min(64, target & ~3))
+        return max(step, min(64, target & ~(step - 1)))
     }
 
     @inline(__always) static func check(_ type: GGMLType, _ count: Int) {

@@ -81,7 +81,8 @@ public final class MeshMatrix: @unchecked Sendable {
             let storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, w.rows * bytes), alignment: 64)
             segmentStorage.append(storage)
             for r in 0..<w.rows { (storage + r * bytes).copyMemory(from: w.row(r) + seg.firstBlock * ts, byteCount: bytes) }
-            result.append(WeightMatrix(type: w.type, rows: w.rows, cols: seg.blocks * bs, data: storage))
+            // Repacked as the CPU backend's matrices are, so that every partial has the CPU kernel's arithmetic.
+            result.append(Kernels.packedForProducts(WeightMatrix(type: w.type, rows: w.rows, cols: seg.blocks * bs, data: storage)))
         }
         segmentTiles = result
         return result

@@ -97,6 +97,20 @@ void ck_gemm_q8_tile(int type, const void *w, long rowBytes, int nr,
                      uint64_t activations, float *y, long ldy);
 /// A fresh id for ck_gemm_q8_tile's activations (never 0). Thread-safe.
 uint64_t ck_new_activations_id(void);
+/// Q5_0 and Q8_0 matrices repacked in groups of 16 rows (packed16.c), whose products follow one summation order
+/// of their own for any number of tokens, not llama.cpp's: per output, for the blocks j in order,
+/// acc = fma(dw_j * da_j, float(the exact integer sum of block j's products), acc), from acc = 0. (llama.cpp keeps
+/// 8 partial sums per output, one per lane of 4 products; the outputs differ in the last bits.)
+/// Whether `type` can be packed.
+int ck_pack16_supported(int type);
+/// Repacks nr rows (a multiple of 16; stride rowBytes = the packed bytes of n elements) into out, the same size;
+/// group g (rows 16g..16g+15) starts at out + g * 16 * rowBytes. 0 (nothing written) when the type or shape
+/// does not allow it.
+int ck_pack16(int type, const void *w, long rowBytes, int nr, long n, void *out);
+/// The groups of packed rows at w (nr rows, a multiple of 16, from a group start) x nt tokens quantized by
+/// ck_quantize_for(type): y[t * ldy + r]. `activations` as for ck_gemm_q8_tile. Every level gives the same bits.
+void ck_gemm_pack16(int type, const void *w, long rowBytes, int nr, const int8_t *qs, const float *d, long n, int nt,
+                    uint64_t activations, float *y, long ldy);
 /// One token: y[r] = row r . x for rows 0..<nr (stride rowBytes), x quantized by ck_quantize_for(type). The
 /// same bits as ck_gemm_q8_tile with nt = 1, ntBatch = 0 (and as ck_dot_q8 per row); rows are walked four at
 /// a time.

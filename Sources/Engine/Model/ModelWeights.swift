@@ -59,20 +59,25 @@ public struct ModelWeights: @unchecked Sendable {
             gguf.tensor(named: name) == nil ? nil : try vector(name, count)
         }
 
+        // Matrices that take part in products, repacked for the kernels where the CPU has them (the embedding
+        // is read by rows and stays as it is; a tied output gets its own packed copy).
+        func product(_ name: String, rows: Int, cols: Int) throws -> WeightMatrix {
+            Kernels.packedForProducts(try matrix(name, rows: rows, cols: cols))
+        }
         let d = c.embeddingLength
         tokenEmbedding = try matrix("token_embd.weight", rows: c.vocabularySize, cols: d)
         outputNorm = try vector("output_norm.weight", d)
         output = gguf.tensor(named: "output.weight") == nil
-            ? tokenEmbedding : try matrix("output.weight", rows: c.vocabularySize, cols: d)
+            ? Kernels.packedForProducts(tokenEmbedding) : try product("output.weight", rows: c.vocabularySize, cols: d)
         layers = try (0..<c.layerCount).map { i in
             let p = "blk.\(i)."
             let gemma = c.architecture == .gemma3
             return LayerWeights(
                 attnNorm: try vector(p + "attn_norm.weight", d),
-                wq: try matrix(p + "attn_q.weight", rows: c.qDim, cols: d),
-                wk: try matrix(p + "attn_k.weight", rows: c.kvDim, cols: d),
-                wv: try matrix(p + "attn_v.weight", rows: c.kvDim, cols: d),
-                wo: try matrix(p + "attn_output.weight", rows: d, cols: c.qDim),
+                wq: try product(p + "attn_q.weight", rows: c.qDim, cols: d),
+                wk: try product(p + "attn_k.weight", rows: c.kvDim, cols: d),
+                wv: try product(p + "attn_v.weight", rows: c.kvDim, cols: d),
+                wo: try product(p + "attn_output.weight", rows: d, cols: c.qDim),
                 bq: try optionalVector(p + "attn_q.bias", c.qDim),
                 bk: try optionalVector(p + "attn_k.bias", c.kvDim),
                 bv: try optionalVector(p + "attn_v.bias", c.kvDim),
@@ -80,9 +85,9 @@ public struct ModelWeights: @unchecked Sendable {
                 kNorm: gemma ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
                 attnPostNorm: gemma ? try vector(p + "post_attention_norm.weight", d) : nil,
                 ffnNorm: try vector(p + "ffn_norm.weight", d),
-                ffnGate: try matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: d),
-                ffnUp: try matrix(p + "ffn_up.weight", rows: c.feedForwardLength, cols: d),
-                ffnDown: try matrix(p + "ffn_down.weight", rows: d, cols: c.feedForwardLength),
+                ffnGate: try product(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: d),
+                ffnUp: try product(p + "ffn_up.weight", rows: c.feedForwardLength, cols: d),
+                ffnDown: try product(p + "ffn_down.weight", rows: d, cols: c.feedForwardLength),
                 ffnPostNorm: gemma ? try vector(p + "post_ffw_norm.weight", d) : nil)
         }
     }
