@@ -12,7 +12,8 @@
 // (11 vector operations for 512 products, against 32 in the two-rows-per-register kernels).
 //
 // Layout of a group of 16 rows: exactly the bytes of the 16 rows it replaces (group g of a matrix starts at
-// g * 16 * rowBytes), blocks in pairs so that the group is one sequential stream of aligned 512-bit loads:
+// g * 16 * rowBytes), blocks in pairs so that the group is one sequential stream of 512-bit loads (aligned when
+// the rows have an even number of blocks):
 //   per pair of blocks (j, j + 1; a last block alone when the row has an odd number): the qs of both, then the
 //   qh of both (Q5_0), then the scales of both, where for block j:
 //   Q5_0: qs[4][16 dwords]  dword (q, r) = bytes 4q..4q+3 of row r's 16 nibble bytes: elements 4q+i (low
