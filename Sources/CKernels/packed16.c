@@ -59,8 +59,12 @@ int ck_pack16(int type, const void *w, long rowBytes, int nr, long n, void *out)
                     for (int q = 0; q < 4; q++) memcpy(qs + q * 64 + 4 * r, b + 6 + 4 * q, 4);
                     memcpy(qh + 4 * r, b + 2, 4);
                 } else {
-                    for (int k = 0; k < 8; k++)
-                        for (int i = 0; i < 4; i++) qs[k * 64 + 4 * r + i] = (uint8_t)(b[2 + 4 * k + i] ^ 0x80);
+                    for (int k = 0; k < 8; k++) {
+                        uint32_t v;
+                        memcpy(&v, b + 2 + 4 * k, 4);
+                        v ^= 0x80808080u;  // q + 128 in every byte
+                        memcpy(qs + k * 64 + 4 * r, &v, 4);
+                    }
                 }
             }
         }
