@@ -6,8 +6,9 @@
 /// the model itself would have produced, so the output is the same as without drafting.
 ///
 /// How long a draft is weighs the tokens it may save against the cost of verifying it: on the CPU a pass
-/// of 3 tokens costs about 1.5 one-token passes, one of 8 about 2.7 and one of 24 about 6.5 (`wafer bench
-/// --verify K`), so a drafted token that is rejected costs about a quarter of a step. Short matches are
+/// of 3 tokens costs about 1.2 one-token passes, one of 8 about 1.6 and one of 24 about 3.4 (`wafer bench
+/// --verify K`, qwen-coder with packed matrices), so a drafted token that is rejected costs about a tenth of
+/// a step. Short matches are
 /// often a common phrase the answer soon leaves, so they draft a few tokens, and only what all their recent
 /// occurrences agree on; a long match is the place being copied.
 /// A draft accepted in full was the right place: the next one, from the same place, is longer.
