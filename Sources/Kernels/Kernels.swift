@@ -310,9 +310,9 @@ public enum Kernels {
         }
         for w in ws { check(w.type, w.cols) }
         let rows = first.rows
-        let rowStep = rowStep(ws)
-        let rowsPerTask = matvecTile(rows: rows * ws.count, threads: pool.threadCount, step: rowStep) / ws.count & ~(rowStep - 1)
-        let step = max(rowStep, rowsPerTask)
+        let multiple = rowStep(ws)
+        let rowsPerTask = matvecTile(rows: rows * ws.count, threads: pool.threadCount, step: multiple) / ws.count & ~(multiple - 1)
+        let step = max(multiple, rowsPerTask)
         let activations = ck_new_activations_id()
         withQuantized(first, x, pool: pool) { qs, d, s in
             pool.run((rows + step - 1) / step) { task in
