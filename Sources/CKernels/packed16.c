@@ -180,7 +180,7 @@ static inline __attribute__((always_inline)) void group_tokens(const int type, c
 // The offsets' corrections of nt tokens: corr[t * units + j] = -offset x (the sum of block j's quants).
 static void corrections(int type, const int8_t *qs, long n, int nt, int32_t *corr) {
     const long units = n / 32;
-    const int offset = type == CK_Q5_0 ? 16 : 128;
+    const int offset = type_offset(type);  // 16 for Q5_0, 128 for Q8_0 (as packed)
     const __m256i ones = _mm256_set1_epi8(1);
     for (int t = 0; t < nt; t++)
         for (long j = 0; j < units; j++) {

@@ -274,7 +274,7 @@ public enum Kernels {
         }
         let totalRows = ws.reduce(0) { $0 + $1.rows }
         let rowsPerTask = matvecTile(rows: totalRows, threads: pool.threadCount, step: rowStep(ws))
-        let activations = ck_new_activations_id()
+        let activations = keptActivationsID(tokenTiles: 1)
         withQuantized(ws[0], x, pool: pool) { qs, d, s in
             // Task i covers rows [i * rowsPerTask, (i + 1) * rowsPerTask) of the matrices stacked in order.
             pool.run((totalRows + rowsPerTask - 1) / rowsPerTask) { task in
@@ -313,7 +313,7 @@ public enum Kernels {
         let multiple = rowStep(ws)
         let rowsPerTask = matvecTile(rows: rows * ws.count, threads: pool.threadCount, step: multiple) / ws.count & ~(multiple - 1)
         let step = max(multiple, rowsPerTask)
-        let activations = ck_new_activations_id()
+        let activations = keptActivationsID(tokenTiles: 1)
         withQuantized(first, x, pool: pool) { qs, d, s in
             pool.run((rows + step - 1) / step) { task in
                 let r0 = task * step, count = min(step, rows - r0)
@@ -337,8 +337,8 @@ public enum Kernels {
         }
     }
 
-    /// Rows per one-token task: about `WAFER_GEMV_TASKS` (default 4) tasks per thread, in multiples of 4 rows
-    /// (the GEMV kernel's step), at least 16 rows. Claiming a task is one compare-and-swap; each task boundary
+    /// Rows per one-token task: about `WAFER_GEMV_TASKS` (default 4) tasks per thread, in multiples of `step`
+    /// rows (the GEMV kernel's 4, a packed group's 16), at least 16 rows. Claiming a task is one compare-and-swap; each task boundary
     /// also breaks the rows' streaming (the prefetches run into the next task's rows, which the other thread
     /// may take). Measured with `wafer bench -p 0 -n 256`, 2 threads, alternating runs: SmolLM2 102-104 tok/s
     /// with 4 tasks per thread, 98-102 with 6 or 8, 93-94 with 16, 85-86 with 32 on a quiet machine, and 46-51
